@@ -1,0 +1,57 @@
+# Flotilla's build. Everything it needs it builds itself: the kube components and
+# controller-gen come from hack/tools (pinned), cached outside the repository.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+TOOLS_DIR := $(shell hack/build-tools.sh --print-dir)
+CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
+BIN := bin
+GO_TEST_FLAGS ?= -count=1 -timeout 25m
+MEMBERS ?= 3
+
+.PHONY: all
+all: build
+
+.PHONY: tools
+tools: ## Build the pinned etcd, kube-apiserver, kube-controller-manager and controller-gen (cached).
+	hack/build-tools.sh
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code and CRDs from the API types.
+	hack/build-tools.sh controller-gen
+	$(CONTROLLER_GEN) object paths=./api/...
+	rm -f config/crd/bases/*.yaml
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
+
+.PHONY: verify
+verify: generate ## Fail when generated files are stale, the code is not gofmt'ed, or vet complains.
+	@if [ -n "$$(git status --porcelain -- api config/crd)" ]; then \
+		echo "generated files are stale: run 'make generate' and commit the result"; \
+		git status --porcelain -- api config/crd; git --no-pager diff --stat -- api config/crd; exit 1; fi
+	@if [ -n "$$(gofmt -l ./api ./cmd ./internal ./test)" ]; then \
+		echo "not gofmt'ed:"; gofmt -l ./api ./cmd ./internal ./test; exit 1; fi
+	go vet ./...
+
+.PHONY: build
+build: ## Build bin/flotilla.
+	go build -o $(BIN)/flotilla ./cmd/flotilla
+
+.PHONY: run
+run: build tools ## Start a local fleet of a hub and $(MEMBERS) members in the foreground.
+	$(BIN)/flotilla local up --members $(MEMBERS) $(if $(DIR),--dir $(DIR))
+
+.PHONY: test
+test: tools verify ## Run unit, integration and e2e tests against real API servers.
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Run only the tests that need no API server.
+	go test -count=1 -short ./...
+
+.PHONY: clean
+clean:
+	rm -rf $(BIN)
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/internal/hub"
+	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/install"
+)
+
+func newHubCommand() *cobra.Command {
+	var (
+		kubeconfig string
+		opts       hub.Options
+		noInstall  bool
+		verbose    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run the hub controllers against a hub cluster",
+		Long: `Run the hub controllers: membership now, and placement, updates and networking as
+they land. The hub cluster is any Kubernetes API server; --kubeconfig reaches it (or
+KUBECONFIG, or the in-cluster service account). Before starting, the command installs
+or updates Flotilla's CRDs and policies on the hub unless --skip-install is given.`,
+		Example: `  flotilla hub --kubeconfig hub.kubeconfig
+  flotilla hub --kubeconfig hub.kubeconfig --force-delete-wait 5m --leader-elect`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			setupLogging(cmd.ErrOrStderr(), verbose)
+			cfg, err := loadConfig(kubeconfig, "hub")
+			if err != nil {
+				return err
+			}
+			if !noInstall {
+				if err := install.Install(cmd.Context(), cfg); err != nil {
+					return err
+				}
+			}
+			return hub.Run(cmd.Context(), cfg, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the hub cluster (default: KUBECONFIG, ~/.kube/config or in-cluster)")
+	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", membership.DefaultForceDeleteWait, "how long a deleted MemberCluster waits for its agent to leave before the hub removes it anyway")
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the metrics endpoint, such as :8080; 0 turns it off")
+	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns it off")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "take a lease in fleet-system so that only one of several hub replicas acts")
+	f.BoolVar(&noInstall, "skip-install", false, "do not install or update the CRDs and policies on start")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log in development mode, with debug lines")
+	return cmd
+}

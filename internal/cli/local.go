@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/internal/fleetup"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
+)
+
+// pidFile is where `local up` records its process id for `local down`.
+const pidFile = "flotilla.pid"
+
+// readyLine is printed once every member joined; scripts wait for it.
+const readyLine = "fleet is ready"
+
+func newLocalCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Run a local fleet of real API servers on this machine",
+	}
+	cmd.AddCommand(newLocalUpCommand(), newLocalDownCommand())
+	return cmd
+}
+
+func newLocalUpCommand() *cobra.Command {
+	var (
+		opts       fleetup.Options
+		noBuild    bool
+		verbose    bool
+		joinWithin time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start a hub and N member clusters in the foreground",
+		Long: `Start a local fleet in the foreground: one etcd, and for the hub and each member a real
+kube-apiserver and kube-controller-manager on loopback ports. The hub controllers and one
+member agent per member run in this process; each agent reaches the hub as its own
+ServiceAccount. Members are named member-1 … member-N, in the simulated regions eastus,
+westus and westeurope in turn, with fake nodes in two node pools.
+
+It writes DIR/hub.kubeconfig and DIR/member-<i>.kubeconfig (cluster-admin), prints
+"fleet is ready" once every member joined, and runs until SIGINT or SIGTERM (Ctrl-C, or
+'flotilla local down --dir DIR'), when it stops everything it started and exits 0.
+
+The kube binaries come from the cache that 'make tools' fills; when they are missing and
+Go is installed, they are built first (several minutes on 2 cores).`,
+		Example: `  flotilla local up
+  flotilla local up --members 5 --dir /tmp/fleet
+  kubectl --kubeconfig /tmp/fleet/hub.kubeconfig get memberclusters --show-labels`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Members < 0 {
+				return usageError{fmt.Errorf("--members must be 0 or more, not %d", opts.Members)}
+			}
+			if opts.HeartbeatSeconds < 1 || opts.HeartbeatSeconds > 600 {
+				return usageError{fmt.Errorf("--heartbeat-seconds must be from 1 to 600, not %d", opts.HeartbeatSeconds)}
+			}
+			return localUp(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, !noBuild, verbose, joinWithin)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Members, "members", 3, "number of member clusters")
+	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, data and logs (default: a new temporary folder, printed)")
+	f.Int32Var(&opts.HeartbeatSeconds, "heartbeat-seconds", 5, "heartbeatPeriodSeconds of each member")
+	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", time.Minute, "how long a deleted member waits for its agent to leave")
+	f.BoolVar(&noBuild, "no-build", false, "fail instead of building missing kube binaries")
+	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
+	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")
+	return cmd
+}
+
+func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options, build, verbose bool, joinWithin time.Duration) error {
+	if verbose {
+		setupLogging(stderr, true)
+	} else {
+		setupLogging(nil, false)
+	}
+	if opts.Dir == "" {
+		dir, err := os.MkdirTemp("", "flotilla-local-")
+		if err != nil {
+			return err
+		}
+		opts.Dir = dir
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return err
+	}
+	opts.Dir = dir
+	if pid, err := readPid(dir); err == nil && processAlive(pid) {
+		return fmt.Errorf("a fleet already runs in %s (pid %d): stop it with 'flotilla local down --dir %s'", dir, pid, dir)
+	}
+	fmt.Fprintf(stdout, "fleet folder: %s\n", dir)
+	bins, err := localfleet.FindBinaries(ctx, build, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Binaries = bins
+	opts.Log = stdout
+	start := time.Now()
+	fleet, err := fleetup.Up(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(stdout, "stopping the fleet")
+		fleet.Stop()
+		os.Remove(filepath.Join(dir, pidFile))
+		fmt.Fprintln(stdout, "fleet stopped")
+	}()
+	if err := os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := fleet.WaitJoined(ctx, joinWithin); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: hub and %d members joined in %s\n\n", readyLine, len(fleet.Members), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "  export KUBECONFIG=%s\n", filepath.Join(dir, "hub.kubeconfig"))
+	fmt.Fprintf(stdout, "  kubectl get memberclusters --show-labels\n")
+	fmt.Fprintf(stdout, "  flotilla member list\n")
+	for _, m := range fleet.Members {
+		fmt.Fprintf(stdout, "  kubectl --kubeconfig %s get nodes   # %s\n", m.KubeconfigPath, m.Name)
+	}
+	fmt.Fprintf(stdout, "\nlogs: %s\nstop: Ctrl-C, or flotilla local down --dir %s\n", filepath.Join(dir, "logs"), dir)
+	<-ctx.Done()
+	return fleet.Err()
+}
+
+func newLocalDownCommand() *cobra.Command {
+	var (
+		dir  string
+		wait time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop a local fleet started in the background",
+		Long: `Stop the local fleet whose folder is --dir: send its 'flotilla local up' process
+SIGTERM and wait until it has stopped everything and exited.`,
+		Example: `  flotilla local up --dir /tmp/fleet > /tmp/fleet.log 2>&1 &
+  flotilla local down --dir /tmp/fleet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{errors.New("--dir is required: the folder the fleet was started with")}
+			}
+			pid, err := readPid(dir)
+			if err != nil {
+				return fmt.Errorf("no running fleet in %s: %w", dir, err)
+			}
+			if !processAlive(pid) {
+				os.Remove(filepath.Join(dir, pidFile))
+				fmt.Fprintf(cmd.OutOrStdout(), "the fleet in %s is not running (pid %d is gone)\n", dir, pid)
+				return nil
+			}
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				return fmt.Errorf("signalling pid %d: %w", pid, err)
+			}
+			deadline := time.Now().Add(wait)
+			ticker := time.NewTicker(100 * time.Millisecond)
+			defer ticker.Stop()
+			for processAlive(pid) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the fleet (pid %d) did not stop within %s", pid, wait)
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-ticker.C:
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "fleet in %s stopped\n", dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the fleet's folder, as given to 'local up --dir' (required)")
+	cmd.Flags().DurationVar(&wait, "wait", time.Minute, "how long to wait for the fleet to stop")
+	return cmd
+}
+
+func readPid(dir string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s holds no process id", filepath.Join(dir, pidFile))
+	}
+	return pid, nil
+}
+
+// processAlive reports whether a process with the pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses: "pid (comm) S ...".
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
+}

@@ -1,0 +1,191 @@
+// Package fleetup starts a complete local fleet: the kube components of localfleet, the
+// members registered with their labels and fake nodes, the hub controllers, and one member
+// agent per member, each with its own hub identity. `flotilla local up` and the e2e tests
+// use it.
+package fleetup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/internal/member"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+)
+
+// Options say what fleet to bring up.
+type Options struct {
+	Members int
+	Dir     string
+	// HeartbeatSeconds is each member's heartbeatPeriodSeconds.
+	HeartbeatSeconds int32
+	// ForceDeleteWait is the hub's wait for an agent that does not leave.
+	ForceDeleteWait time.Duration
+	// Binaries are the kube components; see localfleet.FindBinaries.
+	Binaries localfleet.Binaries
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Fleet is a running local fleet with its controllers.
+type Fleet struct {
+	*localfleet.Fleet
+	// Hub is an admin client of the hub.
+	Hub client.Client
+	// AgentConfigs are the members' own hub identities, by member name.
+	AgentConfigs map[string]*rest.Config
+
+	stopHub context.CancelFunc
+	agents  map[string]context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	errs    []error
+}
+
+// Up starts the fleet. It returns once every process runs and every member is registered;
+// WaitJoined waits for the agents to join.
+func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	if opts.HeartbeatSeconds == 0 {
+		opts.HeartbeatSeconds = 5
+	}
+	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries})
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}}
+	defer func() {
+		if err != nil {
+			f.Stop()
+		}
+	}()
+	fmt.Fprintf(logw, "API servers ready: hub and %d members\n", opts.Members)
+	if f.Hub, err = client.New(lf.Hub.Config, client.Options{Scheme: scheme.Scheme}); err != nil {
+		return nil, err
+	}
+
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	f.stopHub = stopHub
+	f.goRun("hub", func() error {
+		return hub.Run(hubCtx, lf.Hub.Config, hub.Options{ForceDeleteWait: opts.ForceDeleteWait})
+	})
+
+	for i, m := range lf.Members {
+		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1), nil)
+		if err != nil {
+			return nil, err
+		}
+		f.AgentConfigs[m.Name] = agentCfg
+		if err := localfleet.SeedNodes(ctx, m.Config, localfleet.DefaultNodePools(), localfleet.KubeVersion); err != nil {
+			return nil, fmt.Errorf("seeding the nodes of %s: %w", m.Name, err)
+		}
+		f.StartAgent(m.Name)
+	}
+	return f, nil
+}
+
+// StartAgent starts the member agent of the named member, as its own hub identity.
+func (f *Fleet) StartAgent(name string) {
+	m := f.Member(name)
+	ctx, cancel := context.WithCancel(context.Background())
+	f.mu.Lock()
+	f.agents[name] = cancel
+	f.mu.Unlock()
+	f.goRun("agent "+name, func() error {
+		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{Name: name})
+	})
+}
+
+// StopAgent stops the member agent of the named member, as if it crashed.
+func (f *Fleet) StopAgent(name string) {
+	f.mu.Lock()
+	cancel := f.agents[name]
+	delete(f.agents, name)
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (f *Fleet) goRun(what string, run func() error) {
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		if err := run(); err != nil {
+			f.mu.Lock()
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", what, err))
+			f.mu.Unlock()
+		}
+	}()
+}
+
+// Err returns the errors with which controllers stopped, if any.
+func (f *Fleet) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return errors.Join(f.errs...)
+}
+
+// WaitJoined waits until every member's MemberCluster is Joined=True.
+func (f *Fleet) WaitJoined(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		pending, err := f.notJoined(ctx)
+		if err == nil && len(pending) == 0 {
+			return nil
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("members not joined after %s: %v (last error: %v)", timeout, pending, err)
+		case <-ticker.C:
+		}
+	}
+}
+
+func (f *Fleet) notJoined(ctx context.Context) ([]string, error) {
+	var pending []string
+	for _, m := range f.Members {
+		mc := &clusterv1beta1.MemberCluster{}
+		if err := f.Hub.Get(ctx, client.ObjectKey{Name: m.Name}, mc); err != nil {
+			return []string{m.Name}, err
+		}
+		if !meta.IsStatusConditionTrue(mc.Status.Conditions, clusterv1beta1.ConditionJoined) {
+			pending = append(pending, m.Name)
+		}
+	}
+	return pending, nil
+}
+
+// Stop stops the agents, the hub controllers and every process of the fleet.
+func (f *Fleet) Stop() {
+	f.mu.Lock()
+	for name, cancel := range f.agents {
+		cancel()
+		delete(f.agents, name)
+	}
+	f.mu.Unlock()
+	if f.stopHub != nil {
+		f.stopHub()
+	}
+	f.wg.Wait()
+	f.Fleet.Stop()
+}

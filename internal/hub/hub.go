@@ -1,0 +1,102 @@
+// Package hub wires the hub controllers into one controller-runtime manager. `flotilla hub`
+// runs it against a hub cluster; the local fleet and the e2e tests run it in-process.
+package hub
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+)
+
+// Options configure the hub controllers.
+type Options struct {
+	// ForceDeleteWait is how long a deleted MemberCluster waits for its agent to leave.
+	ForceDeleteWait time.Duration
+	// MetricsAddr and HealthAddr are the listen addresses of the metrics and health
+	// endpoints; "0" or empty turns each off.
+	MetricsAddr string
+	HealthAddr  string
+	// LeaderElection makes several hub replicas take turns.
+	LeaderElection bool
+}
+
+// NewManager builds the hub's manager with every hub controller registered.
+func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	// The hub only cares about the namespaces, Roles and RoleBindings it made for members;
+	// caching just those keeps its memory flat however many other objects the hub holds.
+	memberObjects, err := labels.NewRequirement(clusterv1beta1.MemberNameLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	memberSelector := labels.NewSelector().Add(*memberObjects)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: orOff(opts.MetricsAddr)},
+		HealthProbeBindAddress: orOff(opts.HealthAddr),
+		LeaderElection:         opts.LeaderElection,
+		// Tests and the local fleet may build more than one hub manager in a process.
+		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+		LeaderElectionID:        "flotilla-hub",
+		LeaderElectionNamespace: "fleet-system",
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Namespace{}:   {Label: memberSelector},
+			&rbacv1.Role{}:        {Label: memberSelector},
+			&rbacv1.RoleBinding{}: {Label: memberSelector},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the hub manager: %w", err)
+	}
+	if err := (&membership.Reconciler{
+		Client:          mgr.GetClient(),
+		Recorder:        mgr.GetEventRecorderFor("flotilla-hub"),
+		ForceDeleteWait: opts.ForceDeleteWait,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("cache", func(r *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(r.Context()) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// Run runs the hub controllers until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+	mgr, err := NewManager(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+func orOff(addr string) string {
+	if addr == "" {
+		return "0"
+	}
+	return addr
+}

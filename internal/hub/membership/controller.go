@@ -1,0 +1,331 @@
+// Package membership is the hub's MemberCluster controller. For each MemberCluster it keeps
+// the member's namespace fleet-member-<name>, the Role and RoleBinding that let the member
+// agent's identity work there, and the InternalMemberCluster that carries the hub's
+// instruction (Join or Leave). It copies the agent's reports back into the MemberCluster's
+// status and runs the leave flow when the MemberCluster is deleted.
+package membership
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+)
+
+// DefaultForceDeleteWait is how long a deleted MemberCluster waits for its agent to leave
+// before the hub removes it anyway.
+const DefaultForceDeleteWait = 15 * time.Minute
+
+// Reconciler reconciles MemberClusters.
+type Reconciler struct {
+	Client   client.Client
+	Recorder record.EventRecorder
+	// ForceDeleteWait is how long to wait for the agent to leave; 0 means the default.
+	ForceDeleteWait time.Duration
+	// Now returns the current time; tests leave it nil.
+	Now func() time.Time
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Reconciler) forceDeleteWait() time.Duration {
+	if r.ForceDeleteWait > 0 {
+		return r.ForceDeleteWait
+	}
+	return DefaultForceDeleteWait
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("membercluster").
+		For(&clusterv1beta1.MemberCluster{}).
+		Owns(&corev1.Namespace{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Watches(&clusterv1beta1.InternalMemberCluster{}, handler.EnqueueRequestsFromMapFunc(memberOfIMC)).
+		Complete(r)
+}
+
+func memberOfIMC(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[clusterv1beta1.MemberNameLabel]; name != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+	}
+	return nil
+}
+
+// Reconcile brings one member's hub objects and status up to date.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	mc := &clusterv1beta1.MemberCluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, mc); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if mc.DeletionTimestamp != nil {
+		return r.leave(ctx, mc)
+	}
+	if err := r.ensureFinalizerAndLabel(ctx, mc); err != nil {
+		return reconcile.Result{}, err
+	}
+	imc, err := r.ensureMemberObjects(ctx, mc)
+	if err != nil {
+		meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
+			Type: clusterv1beta1.ConditionReadyToJoin, Status: metav1.ConditionFalse, Reason: ReasonNotReadyToJoin,
+			ObservedGeneration: mc.Generation, Message: err.Error(),
+		})
+		if uerr := r.Client.Status().Update(ctx, mc); uerr != nil {
+			log.FromContext(ctx).Error(uerr, "recording ReadyToJoin=False")
+		}
+		return reconcile.Result{}, err
+	}
+	meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
+		Type: clusterv1beta1.ConditionReadyToJoin, Status: metav1.ConditionTrue, Reason: ReasonReadyToJoin,
+		ObservedGeneration: mc.Generation,
+		Message:            fmt.Sprintf("namespace %s, its RBAC and the InternalMemberCluster are ready for the member agent", imc.Namespace),
+	})
+	recheck := r.copyAgentStatus(mc, imc)
+	if err := r.updateStatus(ctx, mc); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: recheck}, nil
+}
+
+func (r *Reconciler) ensureFinalizerAndLabel(ctx context.Context, mc *clusterv1beta1.MemberCluster) error {
+	if controllerutil.ContainsFinalizer(mc, clusterv1beta1.MemberClusterFinalizer) &&
+		mc.Labels[clusterv1beta1.MemberNameLabel] == mc.Name {
+		return nil
+	}
+	before := mc.DeepCopy()
+	controllerutil.AddFinalizer(mc, clusterv1beta1.MemberClusterFinalizer)
+	if mc.Labels == nil {
+		mc.Labels = map[string]string{}
+	}
+	mc.Labels[clusterv1beta1.MemberNameLabel] = mc.Name
+	return r.Client.Patch(ctx, mc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// ensureMemberObjects creates or updates the namespace, Role, RoleBinding and IMC.
+func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1.MemberCluster) (*clusterv1beta1.InternalMemberCluster, error) {
+	ns := clusterv1beta1.NamespaceForMember(mc.Name)
+	labels := map[string]string{clusterv1beta1.MemberNameLabel: mc.Name}
+
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, namespace, func() error {
+		mergeLabels(&namespace.ObjectMeta, labels)
+		return controllerutil.SetControllerReference(mc, namespace, r.Client.Scheme())
+	}); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	if namespace.DeletionTimestamp != nil {
+		return nil, fmt.Errorf("namespace %s is still being deleted from an earlier membership; the join continues once it is gone", ns)
+	}
+
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: clusterv1beta1.RoleForMember(mc.Name), Namespace: ns}}
+	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, role, func() error {
+		mergeLabels(&role.ObjectMeta, labels)
+		role.Rules = agentRules()
+		return controllerutil.SetControllerReference(mc, role, r.Client.Scheme())
+	}); err != nil {
+		return nil, fmt.Errorf("role %s/%s: %w", ns, role.Name, err)
+	}
+
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: clusterv1beta1.RoleBindingForMember(mc.Name), Namespace: ns}}
+	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, binding, func() error {
+		mergeLabels(&binding.ObjectMeta, labels)
+		binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}
+		binding.Subjects = nil
+		if mc.Spec.Identity.Name != "" {
+			binding.Subjects = []rbacv1.Subject{mc.Spec.Identity}
+		}
+		return controllerutil.SetControllerReference(mc, binding, r.Client.Scheme())
+	}); err != nil {
+		return nil, fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, binding.Name, err)
+	}
+
+	imc := &clusterv1beta1.InternalMemberCluster{ObjectMeta: metav1.ObjectMeta{Name: mc.Name, Namespace: ns}}
+	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, imc, func() error {
+		mergeLabels(&imc.ObjectMeta, labels)
+		imc.Spec.State = clusterv1beta1.ClusterStateJoin
+		imc.Spec.HeartbeatPeriodSeconds = heartbeatPeriod(mc)
+		return controllerutil.SetControllerReference(mc, imc, r.Client.Scheme())
+	}); err != nil {
+		return nil, fmt.Errorf("internalmembercluster %s/%s: %w", ns, imc.Name, err)
+	}
+	return imc, nil
+}
+
+// copyAgentStatus copies what the agents reported, and sets Joined and Healthy from it. It
+// returns when to look again, so that a heartbeat that stops coming is noticed.
+func (r *Reconciler) copyAgentStatus(mc *clusterv1beta1.MemberCluster, imc *clusterv1beta1.InternalMemberCluster) time.Duration {
+	mc.Status.Properties = imc.Status.Properties
+	mc.Status.ResourceUsage = imc.Status.ResourceUsage
+	mc.Status.AgentStatus = imc.Status.AgentStatus
+
+	period := time.Duration(heartbeatPeriod(mc)) * time.Second
+	joined := metav1.Condition{Type: clusterv1beta1.ConditionJoined, ObservedGeneration: mc.Generation}
+	healthy := metav1.Condition{Type: clusterv1beta1.ConditionHealthy, ObservedGeneration: mc.Generation}
+	agent := AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
+	switch {
+	case agent == nil:
+		joined.Status, joined.Reason, joined.Message = metav1.ConditionUnknown, ReasonJoinUnknown, "the member agent has not reported yet"
+		healthy.Status, healthy.Reason, healthy.Message = metav1.ConditionUnknown, ReasonHealthUnknown, "the member agent has not reported yet"
+	default:
+		joined = fromAgent(joined, meta.FindStatusCondition(agent.Conditions, clusterv1beta1.ConditionJoined),
+			ReasonJoined, ReasonNotJoined, ReasonJoinUnknown)
+		healthy = fromAgent(healthy, meta.FindStatusCondition(agent.Conditions, clusterv1beta1.ConditionHealthy),
+			ReasonHealthy, ReasonUnhealthy, ReasonHealthUnknown)
+		// An agent that stops reporting cannot say so: three missed heartbeats make the
+		// member's health unknown.
+		if joined.Status == metav1.ConditionTrue {
+			if age := r.now().Sub(agent.LastReceivedHeartbeat.Time); age > 3*period {
+				healthy.Status, healthy.Reason = metav1.ConditionUnknown, ReasonHeartbeatTimeout
+				healthy.Message = fmt.Sprintf("no heartbeat from the member agent for %s (the period is %s)", age.Round(time.Second), period)
+			}
+		}
+	}
+	meta.SetStatusCondition(&mc.Status.Conditions, joined)
+	meta.SetStatusCondition(&mc.Status.Conditions, healthy)
+	return period
+}
+
+// fromAgent turns an agent's condition into the member's, with the hub's reasons.
+func fromAgent(c metav1.Condition, agent *metav1.Condition, trueReason, falseReason, unknownReason string) metav1.Condition {
+	if agent == nil {
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, unknownReason, "the member agent has not reported this condition"
+		return c
+	}
+	c.Status, c.Message = agent.Status, agent.Message
+	switch agent.Status {
+	case metav1.ConditionTrue:
+		c.Reason = trueReason
+	case metav1.ConditionFalse:
+		c.Reason = falseReason
+	default:
+		c.Reason = unknownReason
+	}
+	return c
+}
+
+// leave runs the leave flow: tell the agent to leave, wait until it has (or until the force
+// wait is over), then remove the member's namespace and the finalizer.
+func (r *Reconciler) leave(ctx context.Context, mc *clusterv1beta1.MemberCluster) (reconcile.Result, error) {
+	if !controllerutil.ContainsFinalizer(mc, clusterv1beta1.MemberClusterFinalizer) {
+		return reconcile.Result{}, nil
+	}
+	ns := clusterv1beta1.NamespaceForMember(mc.Name)
+	imc := &clusterv1beta1.InternalMemberCluster{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: mc.Name}, imc)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return reconcile.Result{}, err
+	}
+	if err == nil && imc.DeletionTimestamp == nil {
+		left, leftMessage := agentLeft(imc)
+		waited := r.now().Sub(mc.DeletionTimestamp.Time)
+		if !left && waited < r.forceDeleteWait() {
+			if imc.Spec.State != clusterv1beta1.ClusterStateLeave {
+				before := imc.DeepCopy()
+				imc.Spec.State = clusterv1beta1.ClusterStateLeave
+				if err := r.Client.Patch(ctx, imc, client.MergeFrom(before)); err != nil {
+					return reconcile.Result{}, err
+				}
+			}
+			r.copyAgentStatus(mc, imc)
+			meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
+				Type: clusterv1beta1.ConditionJoined, Status: metav1.ConditionUnknown, Reason: ReasonJoinUnknown,
+				ObservedGeneration: mc.Generation,
+				Message: fmt.Sprintf("waiting for the member agent to leave; the hub removes the member anyway at %s",
+					mc.DeletionTimestamp.Add(r.forceDeleteWait()).UTC().Format(time.RFC3339)),
+			})
+			if err := r.updateStatus(ctx, mc); err != nil {
+				return reconcile.Result{}, err
+			}
+			return reconcile.Result{RequeueAfter: r.forceDeleteWait() - waited}, nil
+		}
+		if !left {
+			r.Recorder.Eventf(mc, corev1.EventTypeWarning, "ForceDeleted",
+				"the member agent did not leave within %s; removing the member anyway", r.forceDeleteWait())
+			log.FromContext(ctx).Info("force-deleting member whose agent did not leave", "member", mc.Name, "waited", waited)
+		} else {
+			log.FromContext(ctx).Info("member agent left", "member", mc.Name, "message", leftMessage)
+		}
+	}
+
+	namespace := &corev1.Namespace{}
+	err = r.Client.Get(ctx, client.ObjectKey{Name: ns}, namespace)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return reconcile.Result{}, err
+	}
+	if err == nil {
+		if namespace.DeletionTimestamp == nil {
+			if err := r.Client.Delete(ctx, namespace, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				return reconcile.Result{}, err
+			}
+		}
+		// The namespace watch brings us back once it is gone; poll as well in case it lingers.
+		return reconcile.Result{RequeueAfter: 2 * time.Second}, nil
+	}
+	before := mc.DeepCopy()
+	controllerutil.RemoveFinalizer(mc, clusterv1beta1.MemberClusterFinalizer)
+	return reconcile.Result{}, r.Client.Patch(ctx, mc, client.MergeFrom(before))
+}
+
+// agentLeft says whether the member agent acknowledged the Leave: its Joined condition is
+// False for the IMC's current generation, or it never reported at all.
+func agentLeft(imc *clusterv1beta1.InternalMemberCluster) (bool, string) {
+	agent := AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
+	if agent == nil {
+		return true, "the agent never reported"
+	}
+	joined := meta.FindStatusCondition(agent.Conditions, clusterv1beta1.ConditionJoined)
+	if imc.Spec.State == clusterv1beta1.ClusterStateLeave && joined != nil &&
+		joined.Status == metav1.ConditionFalse && joined.ObservedGeneration >= imc.Generation {
+		return true, joined.Message
+	}
+	return false, ""
+}
+
+func (r *Reconciler) updateStatus(ctx context.Context, mc *clusterv1beta1.MemberCluster) error {
+	current := &clusterv1beta1.MemberCluster{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(mc), current); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(current.Status, mc.Status) {
+		return nil
+	}
+	return r.Client.Status().Update(ctx, mc)
+}
+
+func heartbeatPeriod(mc *clusterv1beta1.MemberCluster) int32 {
+	if mc.Spec.HeartbeatPeriodSeconds > 0 {
+		return mc.Spec.HeartbeatPeriodSeconds
+	}
+	return 60
+}
+
+func mergeLabels(m *metav1.ObjectMeta, labels map[string]string) {
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		m.Labels[k] = v
+	}
+}

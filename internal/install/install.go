@@ -1,0 +1,142 @@
+// Package install puts Flotilla's CRDs and policies on a hub API server.
+package install
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+)
+
+// FieldManager owns the fields that Install applies.
+const FieldManager = "flotilla-install"
+
+// Install applies the CRDs, waits until the API server serves them, then applies the
+// policies. It is idempotent: running it again updates what changed.
+func Install(ctx context.Context, cfg *rest.Config) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return err
+	}
+	crds, err := readManifests(config.CRDs)
+	if err != nil {
+		return err
+	}
+	policies, err := readManifests(config.Policies)
+	if err != nil {
+		return err
+	}
+	if err := apply(ctx, c, crds); err != nil {
+		return err
+	}
+	if err := waitEstablished(ctx, c, crds); err != nil {
+		return err
+	}
+	return apply(ctx, c, policies)
+}
+
+// Manifests returns every object Install applies, CRDs first; `flotilla hub --print-install`
+// style tooling and the tests read it.
+func Manifests() ([]*unstructured.Unstructured, error) {
+	crds, err := readManifests(config.CRDs)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := readManifests(config.Policies)
+	if err != nil {
+		return nil, err
+	}
+	return append(crds, policies...), nil
+}
+
+func apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
+	for _, obj := range objs {
+		obj := obj.DeepCopy()
+		obj.SetManagedFields(nil)
+		obj.SetResourceVersion("")
+		// The RESTMapper learns a kind some moments after its CRD is established; retry briefly.
+		var lastErr error
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			lastErr = c.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership) //nolint:staticcheck // SSA of unstructured manifests
+			return lastErr == nil, nil
+		})
+		if err != nil {
+			return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), errors.Join(err, lastErr))
+		}
+	}
+	return nil
+}
+
+func waitEstablished(ctx context.Context, c client.Client, crds []*unstructured.Unstructured) error {
+	for _, u := range crds {
+		name := u.GetName()
+		var lastErr error
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			var crd apiextensionsv1.CustomResourceDefinition
+			if lastErr = c.Get(ctx, client.ObjectKey{Name: name}, &crd); lastErr != nil {
+				return false, nil
+			}
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for CRD %s to be established: %w", name, errors.Join(err, lastErr))
+		}
+	}
+	return nil
+}
+
+// readManifests parses every YAML document of every file in fsys, in file-name order.
+func readManifests(fsys fs.FS) ([]*unstructured.Unstructured, error) {
+	var paths []string
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, path)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	var objs []*unstructured.Unstructured
+	for _, p := range paths {
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("parsing %s: %w", p, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			objs = append(objs, u)
+		}
+	}
+	return objs, nil
+}

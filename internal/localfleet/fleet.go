@@ -1,0 +1,243 @@
+// Package localfleet runs a real fleet on one machine: one etcd, and for the hub and each
+// member a kube-apiserver (each under its own etcd prefix) and a kube-controller-manager.
+// The integration tests, the e2e tests and `flotilla local up` all use it.
+package localfleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/flotilla-dev/flotilla/internal/install"
+)
+
+// Options say what fleet to start.
+type Options struct {
+	// Members is the number of member clusters, named member-1 … member-N. It may be 0.
+	Members int
+	// Dir holds the kubeconfigs, certificates, etcd data and logs. It is created if missing.
+	Dir string
+	// Binaries are the kube components to run; see FindBinaries.
+	Binaries Binaries
+	// SkipInstall leaves Flotilla's CRDs and policies off the hub.
+	SkipInstall bool
+}
+
+// Fleet is a running local fleet.
+type Fleet struct {
+	Dir     string
+	Hub     *Cluster
+	Members []*Cluster
+
+	ca   *authority
+	etcd *etcdServer
+}
+
+// Start starts the fleet and returns once every API server is ready and, unless skipped,
+// the CRDs and policies are installed on the hub. On error, whatever was started is stopped.
+func Start(ctx context.Context, opts Options) (_ *Fleet, err error) {
+	if opts.Members < 0 {
+		return nil, fmt.Errorf("members must be 0 or more, not %d", opts.Members)
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("a fleet needs a directory (Options.Dir)")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	if missing := opts.Binaries.missing(); len(missing) > 0 {
+		return nil, fmt.Errorf("missing kube binaries: %v (see FindBinaries)", missing)
+	}
+
+	f := &Fleet{Dir: dir}
+	defer func() {
+		if err != nil {
+			f.Stop()
+		}
+	}()
+	if f.ca, err = newAuthority(); err != nil {
+		return nil, err
+	}
+	caPath := filepath.Join(dir, "ca.crt")
+	if err := writeFile(caPath, f.ca.certPEM); err != nil {
+		return nil, err
+	}
+	if f.etcd, err = startEtcd(ctx, opts.Binaries.Etcd, dir, logDir); err != nil {
+		return nil, err
+	}
+
+	names := []string{"hub"}
+	for i := 1; i <= opts.Members; i++ {
+		names = append(names, "member-"+strconv.Itoa(i))
+	}
+	clusters := make([]*Cluster, len(names))
+	for i, name := range names {
+		if clusters[i], err = f.newCluster(name, opts.Binaries, caPath, logDir); err != nil {
+			return nil, err
+		}
+	}
+	f.Hub, f.Members = clusters[0], clusters[1:]
+
+	// The API servers start in parallel: each spends most of its start-up waiting on etcd.
+	errs := make([]error, len(clusters))
+	var wg sync.WaitGroup
+	for i, c := range clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = startWithRetry(ctx, c)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, c := range clusters {
+		if err := c.startControllerManager(); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.SkipInstall {
+		if err := install.Install(ctx, f.Hub.Config); err != nil {
+			return nil, fmt.Errorf("installing Flotilla's CRDs and policies on the hub: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// startWithRetry starts an API server, on a new port if the chosen one was taken meanwhile.
+func startWithRetry(ctx context.Context, c *Cluster) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = c.startAPIServer(ctx); err == nil {
+			return nil
+		}
+		c.apiserver.stop(stopGrace)
+		if ctx.Err() != nil {
+			return err
+		}
+		if c.port, err = freePort(); err != nil {
+			return err
+		}
+		c.Config.Host = "https://127.0.0.1:" + strconv.Itoa(c.port)
+	}
+	return err
+}
+
+func (f *Fleet) newCluster(name string, bins Binaries, caPath, logDir string) (*Cluster, error) {
+	cdir := filepath.Join(f.Dir, "clusters", name)
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	serving, err := f.ca.serving()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(cdir, "serving.crt"), serving.certPEM); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(cdir, "serving.key"), serving.keyPEM); err != nil {
+		return nil, err
+	}
+	saKey, saPub, err := newServiceAccountKey(cdir)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := f.ca.client("flotilla-admin", "system:masters")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{
+		Name: name, bins: bins, dir: cdir, logDir: logDir, port: port,
+		etcdURL: f.etcd.clientURL, saKeyPath: saKey, saPubPath: saPub, caPath: caPath,
+		KubeconfigPath: filepath.Join(f.Dir, name+".kubeconfig"),
+	}
+	server := "https://127.0.0.1:" + strconv.Itoa(port)
+	if err := writeKubeconfig(c.KubeconfigPath, server, f.ca.certPEM, name+"-admin",
+		clientcmdapi.AuthInfo{ClientCertificateData: admin.certPEM, ClientKeyData: admin.keyPEM}); err != nil {
+		return nil, err
+	}
+	c.Config = &rest.Config{
+		Host: server,
+		TLSClientConfig: rest.TLSClientConfig{
+			CAData: f.ca.certPEM, CertData: admin.certPEM, KeyData: admin.keyPEM,
+		},
+		QPS:   200,
+		Burst: 400,
+	}
+	return c, nil
+}
+
+// Member returns the member cluster with the given name, or nil.
+func (f *Fleet) Member(name string) *Cluster {
+	for _, m := range f.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// TokenConfig returns a rest config for the given cluster that authenticates with a bearer
+// token, and writes it as a kubeconfig at path when path is not empty.
+func (f *Fleet) TokenConfig(c *Cluster, user, token, path string) (*rest.Config, error) {
+	if path != "" {
+		if err := writeKubeconfig(path, c.Config.Host, f.ca.certPEM, user, clientcmdapi.AuthInfo{Token: token}); err != nil {
+			return nil, err
+		}
+	}
+	return &rest.Config{
+		Host:            c.Config.Host,
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: f.ca.certPEM},
+		QPS:             c.Config.QPS,
+		Burst:           c.Config.Burst,
+	}, nil
+}
+
+// Stop stops every process of the fleet. It is safe to call more than once.
+func (f *Fleet) Stop() {
+	var wg sync.WaitGroup
+	for _, c := range append([]*Cluster{f.Hub}, f.Members...) {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.stop()
+		}()
+	}
+	wg.Wait()
+	if f.etcd != nil {
+		f.etcd.proc.stop(stopGrace)
+	}
+}
+
+// LoadConfig reads a kubeconfig file into a rest config.
+func LoadConfig(path string) (*rest.Config, error) {
+	return clientcmd.BuildConfigFromFlags("", path)
+}
+
+// waitFor is poll without a process to watch; the members code uses it.
+func waitFor(ctx context.Context, timeout time.Duration, what string, check func(context.Context) (bool, error)) error {
+	return poll(ctx, nil, timeout, what, check)
+}

@@ -1,0 +1,194 @@
+package localfleet
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+)
+
+// SystemNamespace is the hub namespace of Flotilla's own objects.
+const SystemNamespace = "fleet-system"
+
+// Regions are the simulated regions members cycle through: member-1 is in eastus, member-2
+// in westus, member-3 in westeurope, member-4 in eastus again, and so on.
+var Regions = []string{"eastus", "westus", "westeurope"}
+
+// RegionOf returns the simulated region of the i-th member (1-based).
+func RegionOf(i int) string { return Regions[(i-1)%len(Regions)] }
+
+// MemberLabels are the labels the local fleet gives the i-th member: the AKS-style
+// location, resource group and subscription, and the standard region label.
+func MemberLabels(i int) map[string]string {
+	region := RegionOf(i)
+	return map[string]string{
+		clusterv1beta1.LocationLabel:       region,
+		clusterv1beta1.RegionLabel:         region,
+		clusterv1beta1.ResourceGroupLabel:  "flotilla-local-" + region,
+		clusterv1beta1.SubscriptionIDLabel: "00000000-0000-0000-0000-000000000001",
+	}
+}
+
+// AgentIdentity is the hub ServiceAccount a member agent authenticates as.
+func AgentIdentity(member string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: member + "-agent", Namespace: SystemNamespace}
+}
+
+// agentTokenLifetime is how long a local member agent's token lasts; a local fleet is
+// restarted long before.
+const agentTokenLifetime = 365 * 24 * 3600
+
+// RegisterMember gives the member an identity on the hub (a ServiceAccount and a token for
+// it), writes that identity's kubeconfig to DIR/agents/<member>-hub.kubeconfig, and creates
+// or updates its MemberCluster. It returns the rest config the member's agent uses.
+func (f *Fleet) RegisterMember(ctx context.Context, member *Cluster, heartbeatSeconds int32, labels, annotations map[string]string) (*rest.Config, error) {
+	cs, err := kubernetes.NewForConfig(f.Hub.Config)
+	if err != nil {
+		return nil, err
+	}
+	id := AgentIdentity(member.Name)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id.Name, Namespace: id.Namespace}}
+	if _, err := cs.CoreV1().ServiceAccounts(id.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating the agent ServiceAccount of %s: %w", member.Name, err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(id.Namespace).CreateToken(ctx, id.Name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](agentTokenLifetime)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("requesting a token for the agent of %s: %w", member.Name, err)
+	}
+	path := filepath.Join(f.Dir, "agents", member.Name+"-hub.kubeconfig")
+	agentCfg, err := f.TokenConfig(f.Hub, "system:serviceaccount:"+id.Namespace+":"+id.Name, tr.Status.Token, path)
+	if err != nil {
+		return nil, err
+	}
+
+	hub, err := client.New(f.Hub.Config, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	mc := &clusterv1beta1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: member.Name}}
+	err = hub.Get(ctx, client.ObjectKeyFromObject(mc), mc)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	exists := err == nil
+	if mc.Labels == nil {
+		mc.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		mc.Labels[k] = v
+	}
+	if len(annotations) > 0 && mc.Annotations == nil {
+		mc.Annotations = map[string]string{}
+	}
+	for k, v := range annotations {
+		mc.Annotations[k] = v
+	}
+	mc.Spec.Identity = id
+	mc.Spec.HeartbeatPeriodSeconds = heartbeatSeconds
+	if exists {
+		err = hub.Update(ctx, mc)
+	} else {
+		err = hub.Create(ctx, mc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing the MemberCluster %s: %w", member.Name, err)
+	}
+	return agentCfg, nil
+}
+
+// NodePool describes the fake nodes of one pool.
+type NodePool struct {
+	Name             string
+	Count            int
+	CPU              string
+	Memory           string
+	NodeImageVersion string
+}
+
+// Node labels the local fleet sets, as AKS does.
+const (
+	AgentPoolLabel        = "kubernetes.azure.com/agentpool"
+	NodeImageVersionLabel = "kubernetes.azure.com/node-image-version"
+)
+
+// DefaultNodePools are the pools every local member gets: a small system pool and a user pool.
+func DefaultNodePools() []NodePool {
+	return []NodePool{
+		{Name: "system", Count: 1, CPU: "4", Memory: "16Gi", NodeImageVersion: "AKSUbuntu-2204gen2containerd-202510.01.0"},
+		{Name: "user", Count: 2, CPU: "8", Memory: "32Gi", NodeImageVersion: "AKSUbuntu-2204gen2containerd-202510.01.0"},
+	}
+}
+
+// SeedNodes creates fake Node objects for the pools on the member, with allocatable
+// resources and the given kubelet version. No kubelet runs behind them. Existing nodes are
+// left as they are, so a restarted fleet keeps what an upgrade changed.
+func SeedNodes(ctx context.Context, member *rest.Config, pools []NodePool, kubeletVersion string) error {
+	cs, err := kubernetes.NewForConfig(member)
+	if err != nil {
+		return err
+	}
+	for _, pool := range pools {
+		for i := 0; i < pool.Count; i++ {
+			name := "aks-" + pool.Name + "-" + strconv.Itoa(i)
+			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+				Name: name,
+				Labels: map[string]string{
+					AgentPoolLabel:              pool.Name,
+					NodeImageVersionLabel:       pool.NodeImageVersion,
+					corev1.LabelHostname:        name,
+					corev1.LabelOSStable:        "linux",
+					corev1.LabelArchStable:      "amd64",
+					"kubernetes.azure.com/mode": map[bool]string{true: "system", false: "user"}[pool.Name == "system"],
+				},
+			}}
+			created, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("creating node %s: %w", name, err)
+			}
+			resources := corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse(pool.CPU),
+				corev1.ResourceMemory: resource.MustParse(pool.Memory),
+				corev1.ResourcePods:   resource.MustParse("110"),
+			}
+			now := metav1.Now()
+			created.Status = corev1.NodeStatus{
+				Capacity:    resources,
+				Allocatable: resources,
+				NodeInfo: corev1.NodeSystemInfo{
+					KubeletVersion:          kubeletVersion,
+					OperatingSystem:         "linux",
+					Architecture:            "amd64",
+					OSImage:                 "Ubuntu 22.04.5 LTS",
+					ContainerRuntimeVersion: "containerd://1.7.27",
+				},
+				Conditions: []corev1.NodeCondition{{
+					Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+					Message: "simulated by the Flotilla local fleet", LastHeartbeatTime: now, LastTransitionTime: now,
+				}},
+			}
+			if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("setting the status of node %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
