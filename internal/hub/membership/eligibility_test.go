@@ -77,4 +77,3 @@ func TestEligible(t *testing.T) {
 func containsFold(s, sub string) bool {
 	return strings.Contains(s, sub)
 }
-
