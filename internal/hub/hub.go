@@ -37,6 +37,25 @@ type Options struct {
 	LeaderElection bool
 }
 
+// Env is what every hub controller gets to set itself up.
+type Env struct {
+	Manager ctrl.Manager
+	Options Options
+}
+
+// controllers lists the hub controllers. Each capability adds one entry.
+var controllers = []func(Env) error{
+	setupMembership,
+}
+
+func setupMembership(env Env) error {
+	return (&membership.Reconciler{
+		Client:          env.Manager.GetClient(),
+		Recorder:        env.Manager.GetEventRecorderFor("flotilla-hub"),
+		ForceDeleteWait: env.Options.ForceDeleteWait,
+	}).SetupWithManager(env.Manager)
+}
+
 // NewManager builds the hub's manager with every hub controller registered.
 func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	// The hub only cares about the namespaces, Roles and RoleBindings it made for members;
@@ -64,12 +83,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the hub manager: %w", err)
 	}
-	if err := (&membership.Reconciler{
-		Client:          mgr.GetClient(),
-		Recorder:        mgr.GetEventRecorderFor("flotilla-hub"),
-		ForceDeleteWait: opts.ForceDeleteWait,
-	}).SetupWithManager(mgr); err != nil {
-		return nil, err
+	env := Env{Manager: mgr, Options: opts}
+	for _, setup := range controllers {
+		if err := setup(env); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
-// Package member wires the member agent's controllers into one manager. The manager's cache
-// covers only the member's own hub namespace, fleet-member-<name>: the agent's identity may
-// read nothing else. `flotilla agent` runs it; the local fleet runs one per member in-process.
+// Package member wires the member agent's controllers into one manager. The manager's own
+// cache covers only the member's hub namespace, fleet-member-<name>: the agent's identity may
+// read nothing else there. A second cache, for the member cluster itself, is added to the
+// same manager for controllers that watch member objects. `flotilla agent` runs it; the
+// local fleet runs one per member in-process.
 package member
 
 import (
@@ -14,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -30,6 +33,28 @@ type Options struct {
 	// health endpoint serves /healthz and /readyz; /readyz fails while heartbeats fail.
 	MetricsAddr string
 	HealthAddr  string
+}
+
+// Env is what every member-agent controller gets to set itself up.
+type Env struct {
+	// Name is the member's name and HubNamespace its hub namespace, fleet-member-<name>.
+	Name         string
+	HubNamespace string
+	// Manager runs every controller; its client and cache are the hub's, as the agent.
+	Manager ctrl.Manager
+	// Member is the member cluster: a client, and a cache started by Manager.
+	Member cluster.Cluster
+	// MemberClientset is a typed client of the member, for discovery and subresources.
+	MemberClientset kubernetes.Interface
+	// MemberConfig reaches the member cluster's API server.
+	MemberConfig *rest.Config
+	// Options are the agent's options.
+	Options Options
+}
+
+// controllers lists the member agent's controllers. Each capability adds one entry.
+var controllers = []func(Env) error{
+	setupHeartbeat,
 }
 
 // NewManager builds the agent's manager. hubCfg is the agent's own identity on the hub;
@@ -50,21 +75,38 @@ func NewManager(hubCfg, memberCfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err != nil {
 		return nil, fmt.Errorf("creating the agent manager of %s: %w", opts.Name, err)
 	}
-	memberClient, err := kubernetes.NewForConfig(memberCfg)
+	memberCluster, err := cluster.New(memberCfg, func(o *cluster.Options) { o.Scheme = scheme.Scheme })
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the member cluster of %s: %w", opts.Name, err)
+	}
+	if err := mgr.Add(memberCluster); err != nil {
+		return nil, err
+	}
+	memberClientset, err := kubernetes.NewForConfig(memberCfg)
 	if err != nil {
 		return nil, err
 	}
-	heartbeat := &imc.Reconciler{Hub: mgr.GetClient(), Member: memberClient, MemberName: opts.Name}
-	if err := heartbeat.SetupWithManager(mgr); err != nil {
-		return nil, err
+	env := Env{
+		Name: opts.Name, HubNamespace: ns, Manager: mgr, Member: memberCluster,
+		MemberClientset: memberClientset, MemberConfig: memberCfg, Options: opts,
+	}
+	for _, setup := range controllers {
+		if err := setup(env); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("heartbeat", heartbeat.Ready); err != nil {
-		return nil, err
-	}
 	return mgr, nil
+}
+
+func setupHeartbeat(env Env) error {
+	heartbeat := &imc.Reconciler{Hub: env.Manager.GetClient(), Member: env.MemberClientset, MemberName: env.Name}
+	if err := heartbeat.SetupWithManager(env.Manager); err != nil {
+		return err
+	}
+	return env.Manager.AddReadyzCheck("heartbeat", heartbeat.Ready)
 }
 
 // Run runs a member agent until ctx ends.
