@@ -111,6 +111,11 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 	start := time.Now()
 	fleet, err := fleetup.Up(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted while starting: Up stopped what it had started.
+			fmt.Fprintln(stdout, "interrupted; fleet stopped")
+			return nil
+		}
 		return err
 	}
 	defer func() {
