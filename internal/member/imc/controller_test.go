@@ -2,6 +2,8 @@ package imc_test
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -57,7 +59,8 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 	}
 	g.Expect(hub.Create(ctx, record)).To(Succeed())
 
-	mgr, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name})
+	healthAddr := freeAddr(t)
+	mgr, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name, HealthAddr: healthAddr})
 	g.Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -84,6 +87,14 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 		g.Expect(healthy).NotTo(BeNil())
 		g.Expect(healthy.Reason).To(Equal(imc.ReasonHealthy))
 		first = agent.LastReceivedHeartbeat.Time
+	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+
+	// The agent's own readiness probe passes once heartbeats reach the hub.
+	g.Eventually(func(g Gomega) {
+		resp, err := http.Get("http://" + healthAddr + "/readyz")
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 
 	props := record.Status.Properties
@@ -119,4 +130,15 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 	}, 3*time.Second, 250*time.Millisecond).Should(Succeed())
 	// What was on the member is still there.
 	g.Expect(memberClient.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})).To(Succeed())
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
