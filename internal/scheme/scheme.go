@@ -9,6 +9,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
 
 // Scheme knows the built-in kinds and Flotilla's kinds.
@@ -18,4 +19,5 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
 	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
 	utilruntime.Must(clusterv1beta1.AddToScheme(Scheme))
+	utilruntime.Must(placementv1beta1.AddToScheme(Scheme))
 }
