@@ -97,8 +97,8 @@ const (
 
 // UpgradeSpec is the kind of upgrade and its target version.
 //
-// +kubebuilder:validation:XValidation:rule="self.type == 'NodeImageOnly' || (has(self.kubernetesVersion) && self.kubernetesVersion != '')",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is required for Full and ControlPlaneOnly upgrades: set it, for example to 1.36.1"
-// +kubebuilder:validation:XValidation:rule="self.type != 'NodeImageOnly' || !has(self.kubernetesVersion) || self.kubernetesVersion == ''",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is forbidden for NodeImageOnly upgrades: remove it, or use type Full"
+// +kubebuilder:validation:XValidation:rule="self.type == 'NodeImageOnly' || (has(self.kubernetesVersion) && self.kubernetesVersion != ”)",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is required for Full and ControlPlaneOnly upgrades: set it, for example to 1.36.1"
+// +kubebuilder:validation:XValidation:rule="self.type != 'NodeImageOnly' || !has(self.kubernetesVersion) || self.kubernetesVersion == ”",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is forbidden for NodeImageOnly upgrades: remove it, or use type Full"
 type UpgradeSpec struct {
 	// Type is Full, NodeImageOnly or ControlPlaneOnly.
 	// +required
