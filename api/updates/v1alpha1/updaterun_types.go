@@ -97,8 +97,8 @@ const (
 
 // UpgradeSpec is the kind of upgrade and its target version.
 //
-// +kubebuilder:validation:XValidation:rule="self.type == 'NodeImageOnly' || (has(self.kubernetesVersion) && self.kubernetesVersion != ”)",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is required for Full and ControlPlaneOnly upgrades: set it, for example to 1.36.1"
-// +kubebuilder:validation:XValidation:rule="self.type != 'NodeImageOnly' || !has(self.kubernetesVersion) || self.kubernetesVersion == ”",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is forbidden for NodeImageOnly upgrades: remove it, or use type Full"
+// +kubebuilder:validation:XValidation:rule="self.type == 'NodeImageOnly' || (has(self.kubernetesVersion) && size(self.kubernetesVersion) > 0)",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is required for Full and ControlPlaneOnly upgrades: set it, for example to 1.36.1"
+// +kubebuilder:validation:XValidation:rule="self.type != 'NodeImageOnly' || !has(self.kubernetesVersion) || size(self.kubernetesVersion) == 0",message="spec.managedClusterUpdate.upgrade.kubernetesVersion is forbidden for NodeImageOnly upgrades: remove it, or use type Full"
 type UpgradeSpec struct {
 	// Type is Full, NodeImageOnly or ControlPlaneOnly.
 	// +required
@@ -106,7 +106,7 @@ type UpgradeSpec struct {
 
 	// KubernetesVersion is the target version, such as 1.36.1.
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^v?[0-9]+[.][0-9]+[.][0-9]+$')",message="must be a version like 1.36.1"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^v?[0-9]+[.][0-9]+[.][0-9]+$')",message="must be a version like 1.36.1"
 	// +optional
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 }
