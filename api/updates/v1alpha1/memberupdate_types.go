@@ -106,6 +106,10 @@ type MemberUpgradeProfileStatus struct {
 	// LatestNodeImages are the newest node image version per family in the member's region.
 	// +optional
 	LatestNodeImages map[string]string `json:"latestNodeImages,omitempty"`
+	// Error says what the provider could not find out (for example, an unreadable node
+	// image catalog entry), and how to fix it. The other fields hold what it could.
+	// +optional
+	Error string `json:"error,omitempty"`
 	// ObservedTime is when the provider last published the profile.
 	// +optional
 	ObservedTime *metav1.MicroTime `json:"observedTime,omitempty"`
