@@ -25,7 +25,7 @@ type UpdateStrategy struct {
 type UpdateStrategySpec struct {
 	// Stages run in order; every group of a stage finishes before the next stage begins.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:MaxItems=10
 	// +listType=map
 	// +listMapKey=name
 	// +required
@@ -68,6 +68,7 @@ type StageConfig struct {
 
 	// MaxConcurrency is the default maxConcurrency of the stage's groups.
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=4
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^(100|[1-9][0-9]?)%$')",message="must be an integer of at least 1 or a percentage from 1% to 100%"
 	// +optional
 	MaxConcurrency *intstr.IntOrString `json:"maxConcurrency,omitempty"`
@@ -86,6 +87,7 @@ type GroupConfig struct {
 	// or a percentage of the group's members (rounded down, at least 1). Default 1, or the
 	// stage's maxConcurrency.
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=4
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^(100|[1-9][0-9]?)%$')",message="must be an integer of at least 1 or a percentage from 1% to 100%"
 	// +optional
 	MaxConcurrency *intstr.IntOrString `json:"maxConcurrency,omitempty"`

@@ -196,10 +196,14 @@ type UpdateRunStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// StrategySnapshot is the strategy the run follows, copied when the run was created
-	// (and again on spec changes until it starts). Later edits of the UpdateStrategy do
-	// not change the run.
+	// (and again if the run's spec.strategy or spec.updateStrategyName changes before it
+	// starts). Later edits of the UpdateStrategy do not change the run.
 	// +optional
 	StrategySnapshot *UpdateStrategySpec `json:"strategySnapshot,omitempty"`
+
+	// UpdateStrategyName is the UpdateStrategy the snapshot was copied from, if any.
+	// +optional
+	UpdateStrategyName string `json:"updateStrategyName,omitempty"`
 
 	// NodeImageSelection holds the node images chosen for Consistent, at start.
 	// +optional

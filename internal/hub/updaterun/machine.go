@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -149,7 +150,8 @@ func (m *machine) advance() {
 func (m *machine) snapshot() bool {
 	st := m.st
 	st.State = updatesv1alpha1.StateNotStarted
-	if st.StrategySnapshot != nil && st.ObservedGeneration == m.run.Generation {
+	if st.StrategySnapshot != nil && !m.snapshotOutdated() {
+		st.ObservedGeneration = m.run.Generation
 		return true
 	}
 	var s *updatesv1alpha1.UpdateStrategySpec
@@ -172,6 +174,10 @@ func (m *machine) snapshot() bool {
 	}
 	st.Error = ""
 	st.StrategySnapshot = s
+	st.UpdateStrategyName = ""
+	if m.run.Spec.Strategy == nil {
+		st.UpdateStrategyName = m.run.Spec.UpdateStrategyName
+	}
 	st.ObservedGeneration = m.run.Generation
 	st.Stages = make([]updatesv1alpha1.StageStatus, len(s.Stages))
 	for i, sc := range s.Stages {
@@ -183,6 +189,21 @@ func (m *machine) snapshot() bool {
 		}
 	}
 	return true
+}
+
+// snapshotOutdated says whether the run's own spec now names a different strategy than
+// the one copied. Edits of a named UpdateStrategy do not count: the copy is what the run
+// follows.
+func (m *machine) snapshotOutdated() bool {
+	spec, st := &m.run.Spec, m.st
+	switch {
+	case spec.Strategy != nil:
+		return st.UpdateStrategyName != "" || !equality.Semantic.DeepEqual(spec.Strategy, st.StrategySnapshot)
+	case spec.UpdateStrategyName != "":
+		return st.UpdateStrategyName != spec.UpdateStrategyName
+	default:
+		return st.UpdateStrategyName != "" || !equality.Semantic.DeepEqual(DefaultStrategy(), st.StrategySnapshot)
+	}
 }
 
 // start fixes each group's members and, for Consistent, the node images.

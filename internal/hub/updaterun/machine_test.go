@@ -167,8 +167,17 @@ func TestNamedStrategyIsCopiedOnceAndMissingOneIsReported(t *testing.T) {
 	if !strings.Contains(s.run.Status.Error, "spec.updateStrategyName") {
 		t.Fatalf("error %q does not name the field", s.run.Status.Error)
 	}
+	s.run.Spec.State = u.RequestNotStarted
 	s.f.StrategyError, s.f.Strategy = "", twoStages()
-	s.step().expect("run", s.run.Status.State, u.StateRunning)
+	s.step().expect("run", s.run.Status.State, u.StateNotStarted)
+	// The strategy changes after the copy, then the run starts (a new generation): the
+	// run keeps its copy.
+	s.f.Strategy = &u.UpdateStrategySpec{Stages: []u.StageConfig{{Name: "edited", Groups: []u.GroupConfig{{Name: "g"}}}}}
+	s.run.Generation = 2
+	s.start().expect("run", s.run.Status.State, u.StateRunning)
+	if s.run.Status.StrategySnapshot.Stages[0].Name != "test" || s.run.Status.UpdateStrategyName != "plan" {
+		t.Fatalf("the snapshot changed at start: %+v", s.run.Status.StrategySnapshot)
+	}
 	// Edits of the UpdateStrategy after the copy do not reach the run.
 	s.f.Strategy = &u.UpdateStrategySpec{Stages: []u.StageConfig{{Name: "other", Groups: []u.GroupConfig{{Name: "g"}}}}}
 	s.step()
