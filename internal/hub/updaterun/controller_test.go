@@ -236,7 +236,9 @@ func memberState(run *u.UpdateRun, name string) u.State {
 	return ""
 }
 
-func stages(specs ...u.StageConfig) *u.UpdateStrategySpec { return &u.UpdateStrategySpec{Stages: specs} }
+func stages(specs ...u.StageConfig) *u.UpdateStrategySpec {
+	return &u.UpdateStrategySpec{Stages: specs}
+}
 
 func groups(names ...string) []u.GroupConfig {
 	var out []u.GroupConfig
@@ -318,7 +320,12 @@ func TestGatesAreObjectsToApprove(t *testing.T) {
 	g.Expect(gate.Spec.State).To(Equal(u.GatePending))
 	g.Expect(gate.Spec.DisplayName).To(Equal("check the dashboards"))
 	g.Expect(gate.Spec.Target).To(Equal(u.GateTarget{UpdateRun: "gates", Stage: "s", Timing: u.GateBefore}))
-	// Nothing starts while it is pending.
+	// The run shows the gate waiting, and nothing starts while it is pending.
+	g.Eventually(func(g Gomega) {
+		run := get(g, "gates")
+		g.Expect(stage(run, "s").Gates).To(HaveLen(1))
+		g.Expect(stage(run, "s").Gates[0].Status.State).To(Equal(u.StateRunning))
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 	g.Consistently(func(g Gomega) {
 		g.Expect(memberState(get(g, "gates"), "gate-1")).To(Equal(u.StateNotStarted))
 	}, time.Second, 100*time.Millisecond).Should(Succeed())
