@@ -1,6 +1,7 @@
 package updates
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	u "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/cli"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/providers/local"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -246,6 +248,16 @@ func TestSimulatedFailure(t *testing.T) {
 		mc.Annotations[u.SimulateFailureAnnotation] = "true"
 		return fleet.Hub.Update(ctx, mc)
 	}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
+	t.Cleanup(func() {
+		NewWithT(t).Eventually(func() error {
+			mc := &clusterv1beta1.MemberCluster{}
+			if err := fleet.Hub.Get(ctx, client.ObjectKey{Name: "member-2"}, mc); err != nil {
+				return err
+			}
+			delete(mc.Annotations, u.SimulateFailureAnnotation)
+			return fleet.Hub.Update(ctx, mc)
+		}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
+	})
 	run := &u.UpdateRun{
 		ObjectMeta: metav1.ObjectMeta{Name: "latest"},
 		Spec: u.UpdateRunSpec{State: u.RequestRunning, ManagedClusterUpdate: u.ManagedClusterUpdate{
@@ -266,5 +278,76 @@ func TestSimulatedFailure(t *testing.T) {
 	g.Expect(memberClient(t, "member-1").List(ctx, &nodes)).To(Succeed())
 	for _, n := range nodes.Items {
 		g.Expect(n.Labels[local.NodeImageVersionLabel]).To(Equal(local.ImageFamily + "-202512.05.0"))
+	}
+}
+
+// flotilla runs the CLI in-process against the fleet's hub and returns its exit code and output.
+func flotilla(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := cli.Main(append(args, "--kubeconfig", fleet.Fleet.Hub.KubeconfigPath), &out, &out)
+	return code, out.String()
+}
+
+// TestCLI drives a Full upgrade with the user verbs: a strategy with a gate, a skipped
+// group, an approval, and watch until the end.
+func TestCLI(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	code, out := flotilla("strategy", "create", "cli-plan", "--stages", `[
+		{"name": "first", "groups": [{"name": "canary"}]},
+		{"name": "second", "beforeGates": [{"type": "Approval", "displayName": "canary is healthy"}],
+		 "groups": [{"name": "west"}, {"name": "europe"}]}]`)
+	g.Expect(code).To(Equal(0), out)
+	g.Expect(out).To(ContainSubstring("first [canary] → second [west, europe]"))
+
+	code, out = flotilla("updaterun", "create", "cli-run", "--upgrade-type", "Full")
+	g.Expect(code).To(Equal(2), out)
+	g.Expect(out).To(ContainSubstring("--kubernetes-version is required with --upgrade-type Full"))
+	code, out = flotilla("updaterun", "create", "cli-run", "--upgrade-type", "Full", "--kubernetes-version", "1.36.1", "--strategy", "no-such")
+	g.Expect(code).To(Equal(2), out)
+	g.Expect(out).To(ContainSubstring("--strategy no-such: no such UpdateStrategy"))
+
+	code, out = flotilla("updaterun", "create", "cli-run", "--upgrade-type", "Full", "--kubernetes-version", "1.36.1", "--strategy", "cli-plan", "--start")
+	g.Expect(code).To(Equal(0), out)
+	g.Eventually(func() string {
+		_, out := flotilla("gate", "list", "--pending", "--run", "cli-run")
+		return out
+	}, within, 200*time.Millisecond).Should(ContainSubstring("cli-run.second.before-1"))
+
+	code, out = flotilla("updaterun", "skip", "cli-run", "--targets", "Group:nope")
+	g.Expect(code).To(Equal(2), out)
+	g.Expect(out).To(ContainSubstring("the run has no group of that name"))
+	code, out = flotilla("updaterun", "skip", "cli-run", "--targets", "Group:europe")
+	g.Expect(code).To(Equal(0), out)
+	code, out = flotilla("gate", "approve", "cli-run.second.before-1")
+	g.Expect(code).To(Equal(0), out)
+	g.Expect(out).To(ContainSubstring("approved"))
+
+	watchCtx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	var watched bytes.Buffer
+	root := cli.NewRootCommand(&watched, &watched)
+	root.SetArgs([]string{"updaterun", "watch", "cli-run", "--interval", "100ms", "--kubeconfig", fleet.Fleet.Hub.KubeconfigPath})
+	g.Expect(root.ExecuteContext(watchCtx)).To(Succeed(), watched.String())
+	g.Expect(watched.String()).To(ContainSubstring("summary: run cli-run Completed"))
+	g.Expect(watched.String()).To(ContainSubstring("member member-2 Completed"))
+
+	code, out = flotilla("updaterun", "show", "cli-run")
+	g.Expect(code).To(Equal(0), out)
+	for _, want := range []string{"updaterun cli-run: Completed", "stage first: Completed", "member-1: Completed",
+		"group europe: Skipped", "member-3: Skipped", "before gate cli-run.second.before-1 (canary is healthy): Completed"} {
+		g.Expect(out).To(ContainSubstring(want))
+	}
+	code, out = flotilla("updaterun", "list")
+	g.Expect(code).To(Equal(0), out)
+	g.Expect(out).To(MatchRegexp(`cli-run\s+Completed\s+Running\s+Full 1.36.1`))
+
+	// Full moved member-2's nodes to 1.36.1 and its region's newest image; member-3 was skipped.
+	for name, kubelet := range map[string]string{"member-2": "v1.36.1", "member-3": localfleet.KubeVersion} {
+		var nodes corev1.NodeList
+		g.Expect(memberClient(t, name).List(ctx, &nodes)).To(Succeed())
+		for _, n := range nodes.Items {
+			g.Expect(n.Status.NodeInfo.KubeletVersion).To(Equal(kubelet), "%s/%s", name, n.Name)
+		}
 	}
 }
