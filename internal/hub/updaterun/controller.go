@@ -157,7 +157,8 @@ func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) 
 		return f, nil
 	}
 	var members clusterv1beta1.MemberClusterList
-	if err := r.Client.List(ctx, &members); err != nil {
+	// The cached objects are only read, never changed: no need to copy a thousand of them.
+	if err := r.Client.List(ctx, &members, client.UnsafeDisableDeepCopy); err != nil {
 		return f, err
 	}
 	for _, mc := range members.Items {
@@ -171,7 +172,7 @@ func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) 
 		}
 	}
 	var profiles updatesv1alpha1.MemberUpgradeProfileList
-	if err := r.Client.List(ctx, &profiles); err != nil {
+	if err := r.Client.List(ctx, &profiles, client.UnsafeDisableDeepCopy); err != nil {
 		return f, err
 	}
 	for i := range profiles.Items {
@@ -181,7 +182,7 @@ func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) 
 		}
 	}
 	var ops updatesv1alpha1.MemberUpdateList
-	if err := r.Client.List(ctx, &ops, client.MatchingLabels{updatesv1alpha1.RunLabel: run.Name}); err != nil {
+	if err := r.Client.List(ctx, &ops, client.MatchingLabels{updatesv1alpha1.RunLabel: run.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return f, err
 	}
 	for i := range ops.Items {
