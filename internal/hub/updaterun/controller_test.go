@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,7 +34,10 @@ var (
 
 const family = "Ubuntu"
 
-func TestMain(m *testing.M) { testenv.Main(m, 0, &fleet) }
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(logr.Discard())
+	testenv.Main(m, 0, &fleet)
+}
 
 // start runs the orchestrator and the fake executor for the test.
 func start(t *testing.T) {
@@ -323,6 +327,7 @@ func TestGatesAreObjectsToApprove(t *testing.T) {
 	// The run shows the gate waiting, and nothing starts while it is pending.
 	g.Eventually(func(g Gomega) {
 		run := get(g, "gates")
+		g.Expect(stage(run, "s")).NotTo(BeNil())
 		g.Expect(stage(run, "s").Gates).To(HaveLen(1))
 		g.Expect(stage(run, "s").Gates[0].Status.State).To(Equal(u.StateRunning))
 	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
@@ -333,11 +338,16 @@ func TestGatesAreObjectsToApprove(t *testing.T) {
 	g.Eventually(func() error {
 		return hub.Get(context.Background(), client.ObjectKey{Name: "gates.s.gate-g.after-1"}, gate)
 	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-	run := get(g, "gates")
-	g.Expect(memberState(run, "gate-1")).To(Equal(u.StateCompleted))
-	g.Expect(group(run, "gate-g").Status.State).To(Equal(u.StateRunning))
+	// The Gate is made before the status that reaches it is written: wait for both.
+	g.Eventually(func(g Gomega) {
+		run := get(g, "gates")
+		g.Expect(memberState(run, "gate-1")).To(Equal(u.StateCompleted))
+		g.Expect(group(run, "gate-g")).NotTo(BeNil())
+		g.Expect(group(run, "gate-g").Status.State).To(Equal(u.StateRunning))
+		g.Expect(stage(run, "s").Gates).To(HaveLen(2))
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 	approve(t, "gates.s.gate-g.after-1")
-	run = waitState(t, "gates", u.StateCompleted, 10*time.Second)
+	run := waitState(t, "gates", u.StateCompleted, 10*time.Second)
 	g.Expect(stage(run, "s").Gates).To(HaveLen(2))
 	for _, gs := range stage(run, "s").Gates {
 		g.Expect(gs.Status.State).To(Equal(u.StateCompleted))
@@ -411,6 +421,7 @@ func TestEveryKindOfSkip(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		run := get(g, "skips")
 		g.Expect(memberState(run, "skip-a1")).To(Equal(u.StateRunning))
+		g.Expect(group(run, "skip-b")).NotTo(BeNil())
 		g.Expect(group(run, "skip-b").Status.State).To(Equal(u.StateSkipped))
 		g.Expect(memberState(run, "skip-b1")).To(Equal(u.StateSkipped))
 	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
@@ -420,6 +431,7 @@ func TestEveryKindOfSkip(t *testing.T) {
 		run := get(g, "skips")
 		g.Expect(memberState(run, "skip-a1")).To(Equal(u.StateSkipped))
 		g.Expect(memberState(run, "skip-a2")).To(Equal(u.StateCompleted))
+		g.Expect(stage(run, "first").AfterStageWaitStatus).NotTo(BeNil())
 		g.Expect(stage(run, "first").AfterStageWaitStatus.Status.State).To(Equal(u.StateRunning))
 	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 	// The wait of an hour, skipped.
@@ -596,11 +608,16 @@ func TestValidationAndImmutability(t *testing.T) {
 		s.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent}
 	})
 	setSpec(t, "immutable", func(s *u.UpdateRunSpec) { s.State = u.RequestRunning })
+	// update changes the spec, trying again when the orchestrator wrote the status meanwhile.
 	update := func(f func(*u.UpdateRunSpec)) error {
-		run := &u.UpdateRun{}
-		must(t, hub.Get(ctx, client.ObjectKey{Name: "immutable"}, run))
-		f(&run.Spec)
-		return hub.Update(ctx, run)
+		for {
+			run := &u.UpdateRun{}
+			must(t, hub.Get(ctx, client.ObjectKey{Name: "immutable"}, run))
+			f(&run.Spec)
+			if err := hub.Update(ctx, run); !apierrors.IsConflict(err) {
+				return err
+			}
+		}
 	}
 	err := update(func(s *u.UpdateRunSpec) { s.ManagedClusterUpdate.NodeImageSelection.Type = u.NodeImageLatest })
 	g.Expect(err).To(MatchError(ContainSubstring("spec.managedClusterUpdate is immutable once the run has started")))
