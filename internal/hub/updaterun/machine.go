@@ -269,11 +269,16 @@ func (m *machine) observeOperations() {
 		}
 		op := m.facts.Operations[ms.Name]
 		if op == nil {
-			// Made by an earlier step whose write was lost, or not made yet: make it.
-			if mf := m.facts.Members[ms.Name]; mf != nil {
-				t := memberTarget(m.run, m.selected(), mf)
-				m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec, SimulateFailure: mf.SimulateFailure})
+			mf := m.facts.Members[ms.Name]
+			if mf == nil {
+				// The member left the fleet (its namespace and operation with it), or lost
+				// its provider: nothing will report on it again.
+				m.finish(&ms.Status, updatesv1alpha1.StatePending, "the MemberCluster is gone or no longer has an upgrade provider; its operation did not finish")
+				return
 			}
+			// Made by an earlier step whose write was lost, or not made yet: make it.
+			t := memberTarget(m.run, m.selected(), mf)
+			m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec, SimulateFailure: mf.SimulateFailure})
 			return
 		}
 		ms.Message = op.Message

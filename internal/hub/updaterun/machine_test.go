@@ -594,6 +594,18 @@ func TestCompareVersionsAndTargetSpec(t *testing.T) {
 	}
 }
 
+func TestMemberGoneWhileRunningIsPending(t *testing.T) {
+	s := newSim(t, twoStages(), fleet()...).start()
+	delete(s.f.Members, "c1")
+	delete(s.f.Operations, "c1")
+	s.step()
+	s.expect("c1", s.member("c1").Status.State, u.StatePending)
+	s.expect("canary (moves on)", s.group("canary").Status.State, u.StateCompleted)
+	if len(s.plan.Operations) != 0 {
+		t.Fatalf("operations %v for a member that is gone", s.ops())
+	}
+}
+
 func TestFailureInjectionIsCarried(t *testing.T) {
 	m := member("c1", "canary")
 	m.SimulateFailure = true
