@@ -33,11 +33,33 @@ const strategyIndex = "spec.updateStrategyName"
 // Reconciler runs UpdateRuns.
 type Reconciler struct {
 	Client client.Client
-	// Reader reads the run itself, uncached: the run's status is written only here, and
-	// a step taken on a stale copy would only end in a conflict. Default: Client.
+	// Reader reads the run itself, uncached, unless the cached copy is the one last written
+	// here: the run's status is written only here, and a step taken on a stale copy would
+	// only end in a conflict. Default: the manager's API reader.
 	Reader client.Reader
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+
+	// written remembers the resourceVersion of each run's last status write, so that a
+	// cached copy known to be current saves reading the run (a large object) again.
+	mu      sync.Mutex
+	written map[string]string
+}
+
+// fresh says whether the cached run is the one this reconciler last wrote.
+func (r *Reconciler) fresh(run *updatesv1alpha1.UpdateRun) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.written[run.Name] != "" && r.written[run.Name] == run.ResourceVersion
+}
+
+func (r *Reconciler) wrote(run *updatesv1alpha1.UpdateRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.written == nil {
+		r.written = map[string]string{}
+	}
+	r.written[run.Name] = run.ResourceVersion
 }
 
 // SetupWithManager registers the reconciler.
@@ -96,8 +118,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation {
 		return ctrl.Result{}, nil
 	}
-	if err := r.Reader.Get(ctx, req.NamespacedName, run); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if !r.fresh(run) {
+		if err := r.Reader.Get(ctx, req.NamespacedName, run); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 	if run.DeletionTimestamp != nil || (run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation) {
 		return ctrl.Result{}, nil
@@ -128,6 +152,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 			return ctrl.Result{}, err
 		}
+		r.wrote(run)
 	}
 	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
 }
