@@ -1,11 +1,13 @@
 package v1alpha1
 
+import clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+
 // Labels and annotations of the updates API.
 const (
 	// GroupLabel on a MemberCluster puts it into the update group of that name.
-	GroupLabel = "updates.flotilla.dev/group"
+	GroupLabel = clusterv1beta1.UpdateGroupLabel
 	// ProviderAnnotation on a MemberCluster names its upgrade provider: local, aks or clusterapi.
-	ProviderAnnotation = "updates.flotilla.dev/provider"
+	ProviderAnnotation = clusterv1beta1.UpdateProviderAnnotation
 	// SimulateFailureAnnotation "true" on a MemberCluster makes each new operation of that
 	// member fail, with a message saying so. The orchestrator copies it onto the
 	// MemberUpdate, where the provider reads it.
