@@ -133,7 +133,7 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: hub and %d members joined in %s\n\n", readyLine, len(fleet.Members), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "%s: hub and %s joined in %s\n\n", readyLine, plural(len(fleet.Members), "member"), time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(stdout, "  export KUBECONFIG=%s\n", filepath.Join(dir, "hub.kubeconfig"))
 	fmt.Fprintf(stdout, "  kubectl get memberclusters --show-labels\n")
 	fmt.Fprintf(stdout, "  flotilla member list\n")
@@ -222,4 +222,12 @@ func processAlive(pid int) bool {
 		return stat[i+2] != 'Z'
 	}
 	return true
+}
+
+// plural spells a count with its noun: "1 member", "3 members".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
