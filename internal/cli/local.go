@@ -74,6 +74,7 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, data and logs (default: a new temporary folder, printed)")
 	f.Int32Var(&opts.HeartbeatSeconds, "heartbeat-seconds", 5, "heartbeatPeriodSeconds of each member")
 	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", time.Minute, "how long a deleted member waits for its agent to leave")
+	f.DurationVar(&opts.NodeUpgradeDuration, "node-upgrade-duration", 2*time.Second, "how long the local upgrade provider takes per node")
 	f.BoolVar(&noBuild, "no-build", false, "fail instead of building missing kube binaries")
 	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")

@@ -17,9 +17,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/hub"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
+	"github.com/flotilla-dev/flotilla/internal/providers/local"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -33,6 +35,8 @@ type Options struct {
 	ForceDeleteWait time.Duration
 	// Binaries are the kube components; see localfleet.FindBinaries.
 	Binaries localfleet.Binaries
+	// NodeUpgradeDuration is the local upgrade provider's time per node (0: its default).
+	NodeUpgradeDuration time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -45,11 +49,12 @@ type Fleet struct {
 	// AgentConfigs are the members' own hub identities, by member name.
 	AgentConfigs map[string]*rest.Config
 
-	stopHub context.CancelFunc
-	agents  map[string]context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	errs    []error
+	nodeUpgradeDuration time.Duration
+	stopHub             context.CancelFunc
+	agents              map[string]context.CancelFunc
+	wg                  sync.WaitGroup
+	mu                  sync.Mutex
+	errs                []error
 }
 
 // Up starts the fleet. It returns once every process runs and every member is registered;
@@ -83,14 +88,22 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		return hub.Run(hubCtx, lf.Hub.Config, hub.Options{ForceDeleteWait: opts.ForceDeleteWait})
 	})
 
+	if err := local.WriteCatalogIfMissing(ctx, f.Hub, local.DefaultCatalog(localfleet.KubeVersion)); err != nil {
+		return nil, err
+	}
+	f.nodeUpgradeDuration = opts.NodeUpgradeDuration
 	for i, m := range lf.Members {
-		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1), nil)
+		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1),
+			map[string]string{updatesv1alpha1.ProviderAnnotation: updatesv1alpha1.ProviderLocal})
 		if err != nil {
 			return nil, err
 		}
 		f.AgentConfigs[m.Name] = agentCfg
 		if err := localfleet.SeedNodes(ctx, m.Config, localfleet.DefaultNodePools(), localfleet.KubeVersion); err != nil {
 			return nil, fmt.Errorf("seeding the nodes of %s: %w", m.Name, err)
+		}
+		if err := local.LabelNodesWithRegion(ctx, m.Config, localfleet.RegionOf(i+1)); err != nil {
+			return nil, fmt.Errorf("labelling the nodes of %s: %w", m.Name, err)
 		}
 		f.StartAgent(m.Name)
 	}
@@ -105,7 +118,9 @@ func (f *Fleet) StartAgent(name string) {
 	f.agents[name] = cancel
 	f.mu.Unlock()
 	f.goRun("agent "+name, func() error {
-		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{Name: name})
+		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{
+			Name: name, UpgradeProvider: updatesv1alpha1.ProviderLocal, NodeUpgradeDuration: f.nodeUpgradeDuration,
+		})
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 )
 
 // Scheme knows the built-in kinds and Flotilla's kinds.
@@ -20,4 +21,5 @@ func init() {
 	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
 	utilruntime.Must(clusterv1beta1.AddToScheme(Scheme))
 	utilruntime.Must(placementv1beta1.AddToScheme(Scheme))
+	utilruntime.Must(updatesv1alpha1.AddToScheme(Scheme))
 }
