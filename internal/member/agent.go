@@ -55,6 +55,7 @@ type Env struct {
 // controllers lists the member agent's controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupHeartbeat,
+	setupNetworking,
 }
 
 // NewManager builds the agent's manager. hubCfg is the agent's own identity on the hub;
