@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/flotilla-dev/flotilla/internal/member/multiclusterservice"
 	"github.com/flotilla-dev/flotilla/internal/member/netagents"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceexport"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
 	"github.com/flotilla-dev/flotilla/internal/networking/crds"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
 // setupNetworking installs the MCS and MultiClusterService CRDs on the member (never
@@ -22,7 +25,12 @@ func setupNetworking(env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := crds.Ensure(ctx, env.Member.GetClient(), memberCRDs); err != nil {
+	// The member cache starts with the manager, later; read the CRDs directly.
+	direct, err := client.New(env.MemberConfig, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return err
+	}
+	if err := crds.Ensure(ctx, direct, memberCRDs); err != nil {
 		return fmt.Errorf("installing the networking CRDs on member %s: %w", env.Name, err)
 	}
 	hub := env.Manager.GetClient()
