@@ -122,12 +122,18 @@ func TestResolveWeightZeroKeepsClusterWithoutEndpoints(t *testing.T) {
 
 func TestResolveEveryPropertyConflict(t *testing.T) {
 	cases := map[string]func(*networkingv1alpha1.InternalServiceExportSpec){
-		"TypeConflict":                  func(e *networkingv1alpha1.InternalServiceExportSpec) { e.Type = mcsv1beta1.Headless },
-		"SessionAffinityConflict":       func(e *networkingv1alpha1.InternalServiceExportSpec) { e.SessionAffinity = corev1.ServiceAffinityClientIP },
-		"InternalTrafficPolicyConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) { e.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyLocal) },
-		"TrafficDistributionConflict":   func(e *networkingv1alpha1.InternalServiceExportSpec) { e.TrafficDistribution = ptr.To("PreferClose") },
-		"LabelsConflict":                func(e *networkingv1alpha1.InternalServiceExportSpec) { e.ExportedLabels = map[string]string{"a": "b"} },
-		"AnnotationsConflict":           func(e *networkingv1alpha1.InternalServiceExportSpec) { e.ExportedAnnotations = map[string]string{"a": "b"} },
+		"TypeConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) { e.Type = mcsv1beta1.Headless },
+		"SessionAffinityConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) {
+			e.SessionAffinity = corev1.ServiceAffinityClientIP
+		},
+		"InternalTrafficPolicyConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) {
+			e.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyLocal)
+		},
+		"TrafficDistributionConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) { e.TrafficDistribution = ptr.To("PreferClose") },
+		"LabelsConflict":              func(e *networkingv1alpha1.InternalServiceExportSpec) { e.ExportedLabels = map[string]string{"a": "b"} },
+		"AnnotationsConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) {
+			e.ExportedAnnotations = map[string]string{"a": "b"}
+		},
 		"SessionAffinityConfigConflict": func(e *networkingv1alpha1.InternalServiceExportSpec) {
 			e.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr.To[int32](5)}}
 		},
