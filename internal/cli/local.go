@@ -78,6 +78,7 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	f.BoolVar(&noBuild, "no-build", false, "fail instead of building missing kube binaries")
 	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")
+	f.Var(prefixFlag{&opts.LoadBalancerRange}, "lb-range", "loopback range the local load balancer takes LoadBalancer Service addresses from (default 127.240.0.0/16)")
 	return cmd
 }
 

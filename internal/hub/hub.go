@@ -52,6 +52,7 @@ type Env struct {
 var controllers = []func(Env) error{
 	setupMembership,
 	setupUpdates,
+	setupNetworking,
 }
 
 func setupUpdates(env Env) error {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flotilla-dev/flotilla/config"
+	networkingcrds "github.com/flotilla-dev/flotilla/internal/networking/crds"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -47,6 +48,11 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 		return err
 	}
 	if err := waitEstablished(ctx, c, crds); err != nil {
+		return err
+	}
+	// The MCS API's CRDs come from sigs.k8s.io/mcs-api and may be someone else's already:
+	// they are created when missing and otherwise left as they are.
+	if err := networkingcrds.Ensure(ctx, c, networkingcrds.MCS()); err != nil {
 		return err
 	}
 	return apply(ctx, c, policies)

@@ -62,6 +62,7 @@ type Env struct {
 var controllers = []func(Env) error{
 	setupHeartbeat,
 	setupUpgrade,
+	setupNetworking,
 }
 
 func setupUpgrade(env Env) error {
