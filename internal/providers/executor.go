@@ -76,22 +76,30 @@ func (e *Executor) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if p == nil || mu.DeletionTimestamp != nil || mu.Status.State == updatesv1alpha1.StateCompleted || mu.Status.State == updatesv1alpha1.StateFailed {
 		return ctrl.Result{}, nil
 	}
-	if mu.Status.State == "" {
-		now := metav1.NewMicroTime(e.Now())
-		mu.Status = updatesv1alpha1.MemberUpdateStatus{State: updatesv1alpha1.StateRunning, StartTime: &now, Message: "taken by the " + p.Name() + " provider"}
-		if err := e.Client.Status().Update(ctx, mu); err != nil {
-			return ctrl.Result{}, ignoreConflict(err)
-		}
-	}
 	m, err := e.MemberOf(ctx, mu.Namespace)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	taken := mu.Status.State == ""
+	if taken {
+		// The start is written with the first step's outcome: an operation that ends at
+		// once costs one write.
+		now := metav1.NewMicroTime(e.Now())
+		mu.Status = updatesv1alpha1.MemberUpdateStatus{State: updatesv1alpha1.StateRunning, StartTime: &now, Message: "taken by the " + p.Name() + " provider"}
 	}
 	op := Operation{
 		Name: mu.Name, Spec: mu.Spec, StartTime: mu.Status.StartTime.Time,
 		SimulateFailure: mu.Annotations[updatesv1alpha1.SimulateFailureAnnotation] == "true",
 	}
 	progress, err := p.Step(ctx, m, op)
+	if taken && (err != nil || !progress.Done) {
+		if progress.Message != "" {
+			mu.Status.Message = progress.Message
+		}
+		if werr := e.Client.Status().Update(ctx, mu); werr != nil {
+			return ctrl.Result{}, ignoreConflict(werr)
+		}
+	}
 	if f, failed := IsFailure(err); failed {
 		return ctrl.Result{}, e.end(ctx, mu, m, updatesv1alpha1.StateFailed, f.Message)
 	}

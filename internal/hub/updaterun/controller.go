@@ -6,7 +6,9 @@ package updaterun
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -31,6 +33,9 @@ const strategyIndex = "spec.updateStrategyName"
 // Reconciler runs UpdateRuns.
 type Reconciler struct {
 	Client client.Client
+	// Reader reads the run itself, uncached: the run's status is written only here, and
+	// a step taken on a stale copy would only end in a conflict. Default: Client.
+	Reader client.Reader
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -39,6 +44,9 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
+	}
+	if r.Reader == nil {
+		r.Reader = mgr.GetAPIReader()
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &updatesv1alpha1.UpdateRun{}, strategyIndex, func(o client.Object) []string {
 		if name := o.(*updatesv1alpha1.UpdateRun).Spec.UpdateStrategyName; name != "" {
@@ -85,6 +93,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, run); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Reader.Get(ctx, req.NamespacedName, run); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	if run.DeletionTimestamp != nil || (run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation) {
 		return ctrl.Result{}, nil
 	}
@@ -93,10 +107,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	plan := Advance(run, facts)
-	for _, op := range plan.Operations {
-		if err := r.ensureOperation(ctx, run, op); err != nil {
-			return ctrl.Result{}, err
-		}
+	if err := r.ensureOperations(ctx, run, plan.Operations, facts.Operations); err != nil {
+		return ctrl.Result{}, err
 	}
 	for _, g := range plan.Gates {
 		if err := r.ensureGate(ctx, run, g); err != nil {
@@ -196,6 +208,33 @@ func owner(run *updatesv1alpha1.UpdateRun) metav1.OwnerReference {
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(false),
 	}
 }
+
+// ensureOperations creates the MemberUpdates the plan asks for and the cache does not hold
+// yet, several at once: a stage of a large fleet starts many members in one step.
+func (r *Reconciler) ensureOperations(ctx context.Context, run *updatesv1alpha1.UpdateRun, ops []Operation, have map[string]*updatesv1alpha1.MemberUpdateStatus) error {
+	var todo []Operation
+	for _, op := range ops {
+		if have[op.Member] == nil {
+			todo = append(todo, op)
+		}
+	}
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, createParallelism)
+	for i, op := range todo {
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer func() { <-limit; wg.Done() }()
+			errs[i] = r.ensureOperation(ctx, run, op)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// createParallelism bounds the MemberUpdates created at once.
+const createParallelism = 16
 
 func (r *Reconciler) ensureOperation(ctx context.Context, run *updatesv1alpha1.UpdateRun, op Operation) error {
 	mu := &updatesv1alpha1.MemberUpdate{
