@@ -29,6 +29,7 @@ func TestValidExportsClusterSetIPAndHeadless(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	namespace(t, "valid")
+	g.Expect(fleet.Hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "valid"}})).To(Succeed())
 	web := service("valid", "web", "http:80")
 	db := service("valid", "db", "sql:5432")
 	db.Spec.ClusterIP = corev1.ClusterIPNone
@@ -75,18 +76,11 @@ func TestValidExportsClusterSetIPAndHeadless(t *testing.T) {
 	expectCondition(t, "member-1", "valid", "web", "Ready", metav1.ConditionTrue, "Ready")
 	expectCondition(t, "member-1", "valid", "web", "Conflict", metav1.ConditionFalse, "NoConflicts")
 
-	// The hub keeps the fleet-wide ServiceImport too, once it has the namespace.
-	g.Expect(fleet.Hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "valid"}})).To(Succeed())
+	// The hub has the namespace too, so it keeps the fleet-wide ServiceImport there.
 	g.Eventually(func(g Gomega) {
-		// A member joining or an export changing re-resolves; touch the export to get there now.
-		se := &mcsv1beta1.ServiceExport{}
-		g.Expect(members["member-1"].Get(ctx, client.ObjectKey{Namespace: "valid", Name: "web"}, se)).To(Succeed())
-		if se.Annotations == nil {
-			se.Annotations = map[string]string{"touch": "1"}
-			g.Expect(members["member-1"].Update(ctx, se)).To(Succeed())
-		}
 		si := &mcsv1beta1.ServiceImport{}
 		g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Namespace: "valid", Name: "web"}, si)).To(Succeed())
+		g.Expect(si.Spec.Type).To(Equal(mcsv1beta1.ClusterSetIP))
 		g.Expect(si.Status.Clusters).To(Equal([]mcsv1beta1.ClusterStatus{{Cluster: "member-1"}}))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 }
