@@ -29,7 +29,7 @@ import (
 )
 
 const (
-	ns          = "demo"
+	ns          = "e2e"
 	serviceName = "hello"
 	servicePort = 8080
 	timeout     = 60 * time.Second
@@ -159,7 +159,7 @@ func TestEastWestAndNorthSouth(t *testing.T) {
 	// `flotilla service list` shows the service as the hub sees it.
 	g.Eventually(func(g Gomega) {
 		var out, errOut bytes.Buffer
-		code := cli.Main([]string{"service", "list", "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig"), "-o", "json"}, &out, &errOut)
+		code := cli.Main([]string{"service", "list", "-n", ns, "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig"), "-o", "json"}, &out, &errOut)
 		g.Expect(code).To(Equal(0), errOut.String())
 		var rows []struct {
 			Namespace, Name string
@@ -180,8 +180,8 @@ func TestEastWestAndNorthSouth(t *testing.T) {
 		g.Expect(r.LoadBalancer.Cluster).To(Equal("member-1"))
 
 		var table bytes.Buffer
-		g.Expect(cli.Main([]string{"service", "list", "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig")}, &table, &errOut)).To(Equal(0))
-		g.Expect(table.String()).To(MatchRegexp(`demo\s+hello\s+member-1,member-2\s+<none>\s+member-1,member-2,member-3\s+member-1=\S+,member-2=\S+,member-3=\S+\s+member-1/hello 127\.240\.`))
+		g.Expect(cli.Main([]string{"service", "list", "-n", ns, "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig")}, &table, &errOut)).To(Equal(0))
+		g.Expect(table.String()).To(MatchRegexp(`e2e\s+hello\s+member-1,member-2\s+<none>\s+member-1,member-2,member-3\s+member-1=\S+,member-2=\S+,member-3=\S+\s+member-1/hello 127\.240\.`))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 
 	// member-2's pod goes away: every connection is answered by member-1.
