@@ -276,3 +276,31 @@ func TestCRDsAreNotOverwritten(t *testing.T) {
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: "serviceexports.multicluster.x-k8s.io"}, crd)).To(Succeed())
 	g.Expect(crd.Labels).To(HaveKeyWithValue(mcscrd.ReleaseVersionLabel, "v9.9.9"))
 }
+
+// A CRD that exists without the version Flotilla needs is an error that says what to do;
+// it is still not overwritten.
+func TestCRDWithoutTheNeededVersion(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	manifest := []byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object}}
+`)
+	c := members["member-2"]
+	g.Expect(crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v1"}})).To(Succeed())
+	err := crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v2"}})
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("widgets.example.com exists but does not serve v2"))
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: "widgets.example.com"}, crd)).To(Succeed())
+	g.Expect(crd.Spec.Versions).To(HaveLen(1))
+}
