@@ -51,3 +51,7 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+.PHONY: bench-lb
+bench-lb: ## Compare throughput through the local L4 data plane with a direct loopback connection.
+	go test -run '^$$' -bench Throughput -benchtime 1x ./internal/loadbalancer/

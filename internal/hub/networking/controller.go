@@ -23,8 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
@@ -85,8 +87,19 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Named("networking").
 		Watches(&networkingv1alpha1.InternalServiceExport{}, handler.EnqueueRequestsFromMapFunc(byName)).
 		Watches(&networkingv1alpha1.InternalServiceImport{}, handler.EnqueueRequestsFromMapFunc(byName)).
-		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(everyService)).
+		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(everyService), builder.WithPredicates(membershipChanged)).
 		Complete(r)
+}
+
+// membershipChanged passes MemberCluster events that change who gets imports: a member
+// appearing, going, starting to leave, or becoming ready to join. Heartbeats do not pass.
+var membershipChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*clusterv1beta1.MemberCluster), e.ObjectNew.(*clusterv1beta1.MemberCluster)
+		return (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+			meta.IsStatusConditionTrue(o.Status.Conditions, clusterv1beta1.ConditionReadyToJoin) !=
+				meta.IsStatusConditionTrue(n.Status.Conditions, clusterv1beta1.ConditionReadyToJoin)
+	},
 }
 
 // Reconcile resolves one service (req is its namespace and name).
@@ -138,7 +151,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	for _, stale := range have {
 		errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, stale)))
 	}
-	errs = append(errs, r.writeHubServiceImport(ctx, req.NamespacedName, res, importList.Items))
+	errs = append(errs, r.writeHubServiceImport(ctx, req.NamespacedName, res))
 	return reconcile.Result{}, errors.Join(errs...)
 }
 
@@ -265,7 +278,7 @@ func (r *Reconciler) deleteImports(ctx context.Context, svc types.NamespacedName
 // writeHubServiceImport keeps the fleet-wide ServiceImport in the service's namespace on the
 // hub, for users and tools that read the hub. It needs the namespace there; Flotilla does
 // not create namespaces on the hub for it.
-func (r *Reconciler) writeHubServiceImport(ctx context.Context, svc types.NamespacedName, res Resolution, imports []networkingv1alpha1.InternalServiceImport) error {
+func (r *Reconciler) writeHubServiceImport(ctx context.Context, svc types.NamespacedName, res Resolution) error {
 	ns := &corev1.Namespace{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: svc.Namespace}, ns); err != nil || ns.DeletionTimestamp != nil {
 		return client.IgnoreNotFound(err)

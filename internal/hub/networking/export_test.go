@@ -29,6 +29,7 @@ func TestValidExportsClusterSetIPAndHeadless(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	namespace(t, "valid")
+	g.Expect(fleet.Hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "valid"}})).To(Succeed())
 	web := service("valid", "web", "http:80")
 	db := service("valid", "db", "sql:5432")
 	db.Spec.ClusterIP = corev1.ClusterIPNone
@@ -75,18 +76,11 @@ func TestValidExportsClusterSetIPAndHeadless(t *testing.T) {
 	expectCondition(t, "member-1", "valid", "web", "Ready", metav1.ConditionTrue, "Ready")
 	expectCondition(t, "member-1", "valid", "web", "Conflict", metav1.ConditionFalse, "NoConflicts")
 
-	// The hub keeps the fleet-wide ServiceImport too, once it has the namespace.
-	g.Expect(fleet.Hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "valid"}})).To(Succeed())
+	// The hub has the namespace too, so it keeps the fleet-wide ServiceImport there.
 	g.Eventually(func(g Gomega) {
-		// A member joining or an export changing re-resolves; touch the export to get there now.
-		se := &mcsv1beta1.ServiceExport{}
-		g.Expect(members["member-1"].Get(ctx, client.ObjectKey{Namespace: "valid", Name: "web"}, se)).To(Succeed())
-		if se.Annotations == nil {
-			se.Annotations = map[string]string{"touch": "1"}
-			g.Expect(members["member-1"].Update(ctx, se)).To(Succeed())
-		}
 		si := &mcsv1beta1.ServiceImport{}
 		g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Namespace: "valid", Name: "web"}, si)).To(Succeed())
+		g.Expect(si.Spec.Type).To(Equal(mcsv1beta1.ClusterSetIP))
 		g.Expect(si.Status.Clusters).To(Equal([]mcsv1beta1.ClusterStatus{{Cluster: "member-1"}}))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 }
@@ -281,4 +275,32 @@ func TestCRDsAreNotOverwritten(t *testing.T) {
 	g.Expect(crds.Ensure(ctx, c, crds.MCS())).To(Succeed())
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: "serviceexports.multicluster.x-k8s.io"}, crd)).To(Succeed())
 	g.Expect(crd.Labels).To(HaveKeyWithValue(mcscrd.ReleaseVersionLabel, "v9.9.9"))
+}
+
+// A CRD that exists without the version Flotilla needs is an error that says what to do;
+// it is still not overwritten.
+func TestCRDWithoutTheNeededVersion(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	manifest := []byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object}}
+`)
+	c := members["member-2"]
+	g.Expect(crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v1"}})).To(Succeed())
+	err := crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v2"}})
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("widgets.example.com exists but does not serve v2"))
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: "widgets.example.com"}, crd)).To(Succeed())
+	g.Expect(crd.Spec.Versions).To(HaveLen(1))
 }

@@ -2,10 +2,13 @@ package networking
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +23,13 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/cli"
 	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
 )
 
 const (
-	ns          = "demo"
+	ns          = "e2e"
 	serviceName = "hello"
 	servicePort = 8080
 	timeout     = 60 * time.Second
@@ -150,6 +154,34 @@ func TestEastWestAndNorthSouth(t *testing.T) {
 		g.Expect(got["member-1"]).To(BeNumerically(">", 0), "answers: %v", got)
 		g.Expect(got["member-2"]).To(BeNumerically(">", 0), "answers: %v", got)
 		g.Expect(got["member-1"]+got["member-2"]).To(Equal(50), "answers: %v", got)
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+
+	// `flotilla service list` shows the service as the hub sees it.
+	g.Eventually(func(g Gomega) {
+		var out, errOut bytes.Buffer
+		code := cli.Main([]string{"service", "list", "-n", ns, "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig"), "-o", "json"}, &out, &errOut)
+		g.Expect(code).To(Equal(0), errOut.String())
+		var rows []struct {
+			Namespace, Name string
+			Clusters        []struct{ Cluster string }
+			Importers       []string
+			ClustersetIPs   map[string]string
+			LoadBalancer    *struct{ Cluster, MultiClusterService, Address string }
+		}
+		g.Expect(json.Unmarshal(out.Bytes(), &rows)).To(Succeed(), out.String())
+		g.Expect(rows).To(HaveLen(1))
+		r := rows[0]
+		g.Expect(r.Namespace + "/" + r.Name).To(Equal(ns + "/" + serviceName))
+		g.Expect(r.Clusters).To(HaveLen(2))
+		g.Expect(r.Importers).To(Equal([]string{"member-1", "member-2", "member-3"}))
+		g.Expect(r.ClustersetIPs).To(HaveLen(3))
+		g.Expect(r.LoadBalancer).NotTo(BeNil())
+		g.Expect(net.JoinHostPort(r.LoadBalancer.Address, "8080")).To(Equal(lbAddr))
+		g.Expect(r.LoadBalancer.Cluster).To(Equal("member-1"))
+
+		var table bytes.Buffer
+		g.Expect(cli.Main([]string{"service", "list", "-n", ns, "--kubeconfig", filepath.Join(fleet.Dir, "hub.kubeconfig")}, &table, &errOut)).To(Equal(0))
+		g.Expect(table.String()).To(MatchRegexp(`e2e\s+hello\s+member-1,member-2\s+<none>\s+member-1,member-2,member-3\s+member-1=\S+,member-2=\S+,member-3=\S+\s+member-1/hello 127\.240\.`))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 
 	// member-2's pod goes away: every connection is answered by member-1.
