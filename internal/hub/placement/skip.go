@@ -37,12 +37,12 @@ var skippedGroups = map[string]string{
 
 // skippedKinds are group/kind pairs never placed.
 var skippedKinds = map[schema.GroupKind]string{
-	{Group: "", Kind: "Event"}:                             "events are recorded by each cluster",
-	{Group: "", Kind: "Pod"}:                               "pods are made by each cluster's workload controllers",
-	{Group: "", Kind: "Node"}:                              "nodes belong to each cluster",
-	{Group: "", Kind: "Endpoints"}:                         "endpoints are maintained by each cluster's controllers",
-	{Group: "", Kind: "ComponentStatus"}:                   "component statuses belong to each cluster",
-	{Group: "", Kind: "Binding"}:                           "pod bindings are made by each cluster's scheduler",
+	{Group: "", Kind: "Event"}:           "events are recorded by each cluster",
+	{Group: "", Kind: "Pod"}:             "pods are made by each cluster's workload controllers",
+	{Group: "", Kind: "Node"}:            "nodes belong to each cluster",
+	{Group: "", Kind: "Endpoints"}:       "endpoints are maintained by each cluster's controllers",
+	{Group: "", Kind: "ComponentStatus"}: "component statuses belong to each cluster",
+	{Group: "", Kind: "Binding"}:         "pod bindings are made by each cluster's scheduler",
 }
 
 // SkippedKind says whether a kind is never placed, and why.

@@ -273,4 +273,3 @@ func indexOfSnapshotName(crp, name string) string {
 	}
 	return strconv.Itoa(idx)
 }
-

@@ -9,8 +9,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -156,7 +156,9 @@ func TestPickAllWithLabelsTaintsAndHealth(t *testing.T) {
 }
 
 func TestPickNScoresScalesAndReschedules(t *testing.T) {
-	nodes := func(n int) map[string]string { return map[string]string{"kubernetes-fleet.io/node-count": strconv.Itoa(n)} }
+	nodes := func(n int) map[string]string {
+		return map[string]string{"kubernetes-fleet.io/node-count": strconv.Itoa(n)}
+	}
 	setup(t,
 		placementtest.Member{Name: "n-1", Labels: map[string]string{"suite": "n"}, Properties: nodes(1)},
 		placementtest.Member{Name: "n-2", Labels: map[string]string{"suite": "n"}, Properties: nodes(8)},
