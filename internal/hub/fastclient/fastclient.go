@@ -5,6 +5,9 @@
 package fastclient
 
 import (
+	"context"
+	"sync"
+
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,4 +31,36 @@ func New(mgr ctrl.Manager) (client.Client, error) {
 		Mapper: mgr.GetRESTMapper(),
 		Cache:  &client.CacheOptions{Reader: mgr.GetCache()},
 	})
+}
+
+// RunAll runs jobs with at most n at a time and returns the first error.
+func RunAll(ctx context.Context, n int, jobs []func(context.Context) error) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	ch := make(chan func(context.Context) error)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range min(n, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range ch {
+				if err := job(ctx); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+	return first
 }

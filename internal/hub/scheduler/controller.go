@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -248,7 +247,7 @@ func (r *Reconciler) writeBindings(ctx context.Context, crp *placementv1beta1.Cl
 			jobs = append(jobs, r.unscheduleBinding(b))
 		}
 	}
-	return retry, runAll(ctx, writers, jobs)
+	return retry, fastclient.RunAll(ctx, writers, jobs)
 }
 
 func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacement, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
@@ -304,38 +303,6 @@ func (r *Reconciler) unscheduleBinding(b *placementv1beta1.ClusterResourceBindin
 		}
 		return nil
 	}
-}
-
-// runAll runs jobs with at most n at a time and returns the first error.
-func runAll(ctx context.Context, n int, jobs []func(context.Context) error) error {
-	if len(jobs) == 0 {
-		return nil
-	}
-	ch := make(chan func(context.Context) error)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for range min(n, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range ch {
-				if err := job(ctx); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, j := range jobs {
-		ch <- j
-	}
-	close(ch)
-	wg.Wait()
-	return first
 }
 
 // writeDecisions records the decisions and the Scheduled condition on the policy snapshot.
