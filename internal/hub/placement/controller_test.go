@@ -312,7 +312,9 @@ func TestRevisionHistoryLimitAndPolicySnapshots(t *testing.T) {
 	}, wait).Should(Equal([]string{"hist-2-snapshot", "hist-3-snapshot"}))
 
 	// Scaling keeps the policy snapshot and updates its annotation; another policy makes a new one.
-	g.Eventually(func() error { return c.Get(ctx, client.ObjectKey{Name: "hist-0"}, &placementv1beta1.ClusterSchedulingPolicySnapshot{}) }, wait).Should(Succeed())
+	g.Eventually(func() error {
+		return c.Get(ctx, client.ObjectKey{Name: "hist-0"}, &placementv1beta1.ClusterSchedulingPolicySnapshot{})
+	}, wait).Should(Succeed())
 	updateCRP(g, "hist", func(p *placementv1beta1.ClusterResourcePlacement) { p.Spec.Policy.NumberOfClusters = ptr.To(int32(3)) })
 	g.Eventually(func(g Gomega) map[string]string {
 		s := &placementv1beta1.ClusterSchedulingPolicySnapshot{}

@@ -29,7 +29,9 @@ func binding(cluster string, state placementv1beta1.BindingState, opts ...bopt) 
 	return b
 }
 
-func at(snap string) bopt { return func(b *placementv1beta1.ClusterResourceBinding) { b.Spec.ResourceSnapshotName = snap } }
+func at(snap string) bopt {
+	return func(b *placementv1beta1.ClusterResourceBinding) { b.Spec.ResourceSnapshotName = snap }
+}
 
 func availableFor(reason string, since time.Duration) bopt {
 	return func(b *placementv1beta1.ClusterResourceBinding) {
