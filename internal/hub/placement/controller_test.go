@@ -335,3 +335,14 @@ func TestRevisionHistoryLimitAndPolicySnapshots(t *testing.T) {
 		return s.Labels
 	}, wait).Should(HaveKeyWithValue(placementv1beta1.IsLatestSnapshotLabel, "false"))
 }
+
+func updateConfigMap(g Gomega, ns, name, value string) {
+	g.Eventually(func() error {
+		cm := &corev1.ConfigMap{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+			return err
+		}
+		cm.Data["greeting"] = value
+		return c.Update(ctx, cm)
+	}, wait).Should(Succeed())
+}
