@@ -39,7 +39,7 @@ func TestComparison(t *testing.T) {
 			{Path: "/spec/template/spec/containers/0/image", ValueInMember: "nginx:2", ValueInHub: "nginx:1"},
 		},
 	}, {
-		name: "a removed label and a list of another length",
+		name:   "a removed label and a list of another length",
 		member: `{"metadata":{"name":"web"},"spec":{"replicas":2,"template":{"spec":{"containers":[]}}}}`,
 		want: []placementv1beta1.PatchDetail{
 			{Path: "/metadata/labels/app", ValueInHub: "web"},
