@@ -22,18 +22,20 @@ const (
 	WorkMemberLeavingReason = "MemberLeavingFleet"
 
 	// Reasons of a manifest's Applied (or DiffReported) condition.
-	ManifestAppliedReason                = "Applied"
-	ManifestDecodingErredReason          = "DecodingErred"
-	ManifestFoundGenerateNameReason      = "FoundGenerateName"
-	ManifestFailedToApplyReason          = "FailedToApply"
-	ManifestNotTakenOverReason           = "NotTakenOver"
-	ManifestFailedToTakeOverReason       = "FailedToTakeOver"
-	ManifestFoundDriftsReason            = "FoundDrifts"
-	ManifestFoundDiffReason              = "FoundDiff"
-	ManifestNoDiffFoundReason            = "NoDiffFound"
-	ManifestFailedToReportDiffReason     = "FailedToReportDiff"
-	ManifestNotPlaceableReason           = "NotPlaceable"
-	ApplyConflictBetweenPlacementsReason = "ApplyConflictBetweenPlacements"
+	ManifestAppliedReason            = "Applied"
+	ManifestDecodingErredReason      = "DecodingErred"
+	ManifestFoundGenerateNameReason  = "FoundGenerateName"
+	ManifestFailedToApplyReason      = "FailedToApply"
+	ManifestNotTakenOverReason       = "NotTakenOver"
+	ManifestFailedToTakeOverReason   = "FailedToTakeOver"
+	ManifestFoundDriftsReason        = "FoundDrifts"
+	ManifestFoundDiffReason          = "FoundDiff"
+	ManifestNoDiffFoundReason        = "NoDiffFound"
+	ManifestFailedToReportDiffReason = "FailedToReportDiff"
+	ManifestNotPlaceableReason       = "NotPlaceable"
+	// ManifestOwnedByOthersReason: the object has owners outside Flotilla and the strategy
+	// does not allow co-ownership. (ApplyConflictBetweenPlacementsReason is in conditions.go.)
+	ManifestOwnedByOthersReason = "ManifestsAlreadyOwnedByOthers"
 
 	// Reasons of a manifest's Available condition.
 	ManifestAvailableReason         = "Available"

@@ -145,6 +145,11 @@ func (a *applier) processMapped(ctx context.Context, obj *unstructured.Unstructu
 			"%s is already placed by another placement (AppliedWork %s) and allowCoOwnership is false: remove it from one of the placements, or set applyStrategy.allowCoOwnership on both",
 			describe(obj), strings.Join(owners.otherPlacements, ", "))
 	}
+	if !owners.ours && owners.others > 0 && !s.AllowCoOwnership {
+		return failed(placementv1beta1.ManifestOwnedByOthersReason, false,
+			"%s already exists on the member and is owned by %d object(s) outside Flotilla; allowCoOwnership is false, so it is left alone: set applyStrategy.allowCoOwnership to share it",
+			describe(obj), owners.others)
+	}
 	if !owners.ours {
 		res, ok := a.takeOver(ctx, obj, live, ri, aw, s, owners, full)
 		if !ok {
