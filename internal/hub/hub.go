@@ -46,6 +46,7 @@ type Env struct {
 // controllers lists the hub controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupMembership,
+	setupWorkGenerator,
 }
 
 func setupMembership(env Env) error {
