@@ -35,6 +35,11 @@ type Options struct {
 	Binaries localfleet.Binaries
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Workloads, when set, runs the workload controllers, a scheduler and kwok on each member
+	// (see localfleet.FindWorkloadBinaries), so placed workloads really become available.
+	Workloads *localfleet.WorkloadBinaries
+	// WorkResyncPeriod is how often member agents check applied Works for drift; 0 is the default.
+	WorkResyncPeriod time.Duration
 }
 
 // Fleet is a running local fleet with its controllers.
@@ -45,11 +50,12 @@ type Fleet struct {
 	// AgentConfigs are the members' own hub identities, by member name.
 	AgentConfigs map[string]*rest.Config
 
-	stopHub context.CancelFunc
-	agents  map[string]context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	errs    []error
+	workResync time.Duration
+	stopHub    context.CancelFunc
+	agents     map[string]context.CancelFunc
+	wg         sync.WaitGroup
+	mu         sync.Mutex
+	errs       []error
 }
 
 // Up starts the fleet. It returns once every process runs and every member is registered;
@@ -62,11 +68,11 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	if opts.HeartbeatSeconds == 0 {
 		opts.HeartbeatSeconds = 5
 	}
-	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries})
+	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads})
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}}
+	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod}
 	defer func() {
 		if err != nil {
 			f.Stop()
@@ -105,7 +111,7 @@ func (f *Fleet) StartAgent(name string) {
 	f.agents[name] = cancel
 	f.mu.Unlock()
 	f.goRun("agent "+name, func() error {
-		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{Name: name})
+		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{Name: name, WorkResyncPeriod: f.workResync})
 	})
 }
 

@@ -47,6 +47,7 @@ type Env struct {
 var controllers = []func(Env) error{
 	setupMembership,
 	setupPlacement,
+	setupWorkGenerator,
 }
 
 func setupMembership(env Env) error {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -33,6 +34,8 @@ type Options struct {
 	// health endpoint serves /healthz and /readyz; /readyz fails while heartbeats fail.
 	MetricsAddr string
 	HealthAddr  string
+	// WorkResyncPeriod is how often applied Works are checked for drift; 0 means 30 s.
+	WorkResyncPeriod time.Duration
 }
 
 // Env is what every member-agent controller gets to set itself up.
@@ -55,6 +58,7 @@ type Env struct {
 // controllers lists the member agent's controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupHeartbeat,
+	setupWorkApplier,
 }
 
 // NewManager builds the agent's manager. hubCfg is the agent's own identity on the hub;
