@@ -46,6 +46,11 @@ type Options struct {
 	// LoadBalancerRange is where the local L4 data plane takes load balancer addresses
 	// from; zero means loadbalancer.DefaultRange (127.240.0.0/16).
 	LoadBalancerRange netip.Prefix
+	// Workloads, when set, runs the workload controllers, a scheduler and kwok on each member
+	// (see localfleet.FindWorkloadBinaries), so placed workloads really become available.
+	Workloads *localfleet.WorkloadBinaries
+	// WorkResyncPeriod is how often member agents check applied Works for drift; 0 is the default.
+	WorkResyncPeriod time.Duration
 }
 
 // Fleet is a running local fleet with its controllers.
@@ -59,6 +64,7 @@ type Fleet struct {
 	LoadBalancer *loadbalancer.Balancer
 
 	nodeUpgradeDuration time.Duration
+	workResync          time.Duration
 	stopHub             context.CancelFunc
 	agents              map[string]context.CancelFunc
 	wg                  sync.WaitGroup
@@ -76,11 +82,11 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	if opts.HeartbeatSeconds == 0 {
 		opts.HeartbeatSeconds = 5
 	}
-	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries})
+	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads})
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}}
+	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod}
 	defer func() {
 		if err != nil {
 			f.Stop()
@@ -140,6 +146,7 @@ func (f *Fleet) StartAgent(name string) {
 	f.goRun("agent "+name, func() error {
 		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{
 			Name: name, UpgradeProvider: updatesv1alpha1.ProviderLocal, NodeUpgradeDuration: f.nodeUpgradeDuration,
+			WorkResyncPeriod: f.workResync,
 		})
 	})
 }

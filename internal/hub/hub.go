@@ -53,6 +53,8 @@ var controllers = []func(Env) error{
 	setupMembership,
 	setupUpdates,
 	setupNetworking,
+	setupPlacement,
+	setupWorkGenerator,
 }
 
 func setupUpdates(env Env) error {
