@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
@@ -100,6 +101,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		h := imp.Spec.LoadBalancer
 		claim := imp.Status.MultiClusterService
 		switch {
+		case imp.Spec.Type == mcsv1beta1.Headless:
+			valid.Message = fmt.Sprintf("ServiceImport %s is Headless: it has no clusterset IP to put behind a load balancer; export a ClusterIP Service to use a MultiClusterService", name)
 		case h != nil && h.Cluster == r.MemberName && h.Name == mcs.Name:
 			svc := &corev1.Service{}
 			derived := serviceimport.DerivedServiceName(name)
