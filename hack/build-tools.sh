@@ -6,8 +6,9 @@
 #   hack/build-tools.sh [--print-dir] [NAME ...]
 #
 # NAME is one of: etcd kube-apiserver kube-controller-manager kube-scheduler
-# controller-gen. With no NAME, the default set (etcd, kube-apiserver,
-# kube-controller-manager, controller-gen) is built.
+# controller-gen kwok. With no NAME, the default set (etcd, kube-apiserver,
+# kube-controller-manager, controller-gen) is built. kwok (for `flotilla local up
+# --workloads`) comes from its own module, hack/kwok, and is built only when named.
 #
 # The cache folder is $FLOTILLA_TOOLS_DIR, or else
 # ${XDG_CACHE_HOME:-$HOME/.cache}/flotilla/tools-<pin>; `flotilla local up`
@@ -39,7 +40,16 @@ package_of() {
     etcd) echo go.etcd.io/etcd/server/v3 ;;
     kube-apiserver|kube-controller-manager|kube-scheduler) echo "k8s.io/kubernetes/cmd/$1" ;;
     controller-gen) echo sigs.k8s.io/controller-tools/cmd/controller-gen ;;
-    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler or controller-gen)" >&2; return 1 ;;
+    kwok) echo sigs.k8s.io/kwok/cmd/kwok ;;
+    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler, controller-gen or kwok)" >&2; return 1 ;;
+  esac
+}
+
+# module_of is the folder of the Go module that pins a tool.
+module_of() {
+  case "$1" in
+    kwok) echo "$here/kwok" ;;
+    *) echo "$here/tools" ;;
   esac
 }
 
@@ -47,7 +57,9 @@ mkdir -p "$dir"
 todo=()
 for n in "${names[@]}"; do
   package_of "$n" >/dev/null
-  [ -x "$dir/$n" ] || todo+=("$n")
+  if [ ! -x "$dir/$n" ] || { [ "$n" = kwok ] && [ ! -s "$dir/kwok-stages.yaml" ]; }; then
+    todo+=("$n")
+  fi
 done
 if [ ${#todo[@]} -eq 0 ]; then
   exit 0
@@ -60,8 +72,13 @@ for n in "${todo[@]}"; do
   pkg=$(package_of "$n")
   echo "[$i/${#todo[@]}] go build $pkg" >&2
   start=$(date +%s)
-  (cd "$here/tools" && CGO_ENABLED=0 go build -trimpath \
+  (cd "$(module_of "$n")" && CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w $version_flags" -o "$dir/$n.tmp" "$pkg")
   mv "$dir/$n.tmp" "$dir/$n"
+  if [ "$n" = kwok ]; then
+    # kwok runs with its default stages, written out by hack/kwok/stages.
+    (cd "$(module_of kwok)" && go run ./stages > "$dir/kwok-stages.yaml.tmp")
+    mv "$dir/kwok-stages.yaml.tmp" "$dir/kwok-stages.yaml"
+  fi
   echo "[$i/${#todo[@]}] $n built in $(( $(date +%s) - start ))s" >&2
 done

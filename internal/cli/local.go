@@ -38,6 +38,7 @@ func newLocalUpCommand() *cobra.Command {
 		opts       fleetup.Options
 		noBuild    bool
 		verbose    bool
+		workloads  bool
 		joinWithin time.Duration
 	)
 	cmd := &cobra.Command{
@@ -53,10 +54,16 @@ It writes DIR/hub.kubeconfig and DIR/member-<i>.kubeconfig (cluster-admin), prin
 "fleet is ready" once every member joined, and runs until SIGINT or SIGTERM (Ctrl-C, or
 'flotilla local down --dir DIR'), when it stops everything it started and exits 0.
 
+With --workloads, each member also runs the workload controllers of
+kube-controller-manager, a kube-scheduler and kwok, which plays the kubelet of the fake
+nodes: placed Deployments, StatefulSets and DaemonSets get pods that are scheduled by their
+resource requests and become Running and Ready, without containers.
+
 The kube binaries come from the cache that 'make tools' fills; when they are missing and
 Go is installed, they are built first (several minutes on 2 cores).`,
 		Example: `  flotilla local up
   flotilla local up --members 5 --dir /tmp/fleet
+  flotilla local up --workloads     # placed Deployments really become available
   kubectl --kubeconfig /tmp/fleet/hub.kubeconfig get memberclusters --show-labels`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +72,13 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 			}
 			if opts.HeartbeatSeconds < 1 || opts.HeartbeatSeconds > 600 {
 				return usageError{fmt.Errorf("--heartbeat-seconds must be from 1 to 600, not %d", opts.HeartbeatSeconds)}
+			}
+			if workloads {
+				bins, err := localfleet.FindWorkloadBinaries(cmd.Context(), !noBuild, cmd.ErrOrStderr())
+				if err != nil {
+					return fmt.Errorf("--workloads needs kube-scheduler and kwok: %w", err)
+				}
+				opts.Workloads = &bins
 			}
 			return localUp(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, !noBuild, verbose, joinWithin)
 		},
@@ -78,6 +92,8 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	f.BoolVar(&noBuild, "no-build", false, "fail instead of building missing kube binaries")
 	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")
+	f.Var(prefixFlag{&opts.LoadBalancerRange}, "lb-range", "loopback range the local load balancer takes LoadBalancer Service addresses from (default 127.240.0.0/16)")
+	f.BoolVar(&workloads, "workloads", false, "also run, on each member, the workload controllers, a kube-scheduler and kwok (fake kubelets), so that Deployments, StatefulSets and DaemonSets get running pods; builds kube-scheduler and kwok on first use")
 	return cmd
 }
 
@@ -134,7 +150,7 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: hub and %d members joined in %s\n\n", readyLine, len(fleet.Members), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "%s: hub and %s joined in %s\n\n", readyLine, plural(len(fleet.Members), "member"), time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(stdout, "  export KUBECONFIG=%s\n", filepath.Join(dir, "hub.kubeconfig"))
 	fmt.Fprintf(stdout, "  kubectl get memberclusters --show-labels\n")
 	fmt.Fprintf(stdout, "  flotilla member list\n")
@@ -223,4 +239,12 @@ func processAlive(pid int) bool {
 		return stat[i+2] != 'Z'
 	}
 	return true
+}
+
+// plural spells a count with its noun: "1 member", "3 members".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

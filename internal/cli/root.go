@@ -61,6 +61,7 @@ User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		newStrategyCommand(),
 		newUpdateRunCommand(),
 		newGateCommand(),
+		newServiceCommand(),
 	)
 	return root
 }

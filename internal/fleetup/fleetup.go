@@ -12,13 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"net/netip"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/hub"
+	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
 	"github.com/flotilla-dev/flotilla/internal/providers/local"
@@ -39,6 +43,14 @@ type Options struct {
 	NodeUpgradeDuration time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// LoadBalancerRange is where the local L4 data plane takes load balancer addresses
+	// from; zero means loadbalancer.DefaultRange (127.240.0.0/16).
+	LoadBalancerRange netip.Prefix
+	// Workloads, when set, runs the workload controllers, a scheduler and kwok on each member
+	// (see localfleet.FindWorkloadBinaries), so placed workloads really become available.
+	Workloads *localfleet.WorkloadBinaries
+	// WorkResyncPeriod is how often member agents check applied Works for drift; 0 is the default.
+	WorkResyncPeriod time.Duration
 }
 
 // Fleet is a running local fleet with its controllers.
@@ -48,8 +60,11 @@ type Fleet struct {
 	Hub client.Client
 	// AgentConfigs are the members' own hub identities, by member name.
 	AgentConfigs map[string]*rest.Config
+	// LoadBalancer is the local L4 data plane serving the members' LoadBalancer Services.
+	LoadBalancer *loadbalancer.Balancer
 
 	nodeUpgradeDuration time.Duration
+	workResync          time.Duration
 	stopHub             context.CancelFunc
 	agents              map[string]context.CancelFunc
 	wg                  sync.WaitGroup
@@ -67,11 +82,11 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	if opts.HeartbeatSeconds == 0 {
 		opts.HeartbeatSeconds = 5
 	}
-	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries})
+	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads})
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}}
+	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod}
 	defer func() {
 		if err != nil {
 			f.Stop()
@@ -107,7 +122,18 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		}
 		f.StartAgent(m.Name)
 	}
+	f.startLoadBalancer(hubCtx, opts.LoadBalancerRange)
 	return f, nil
+}
+
+// startLoadBalancer runs the local L4 data plane for every member; it stops with the hub.
+func (f *Fleet) startLoadBalancer(ctx context.Context, lbRange netip.Prefix) {
+	members := map[string]*rest.Config{}
+	for _, m := range f.Members {
+		members[m.Name] = m.Config
+	}
+	f.LoadBalancer = loadbalancer.New(loadbalancer.Options{Range: lbRange, Log: ctrllog.Log.WithName("loadbalancer")})
+	f.goRun("load balancer", func() error { return f.LoadBalancer.Run(ctx, members) })
 }
 
 // StartAgent starts the member agent of the named member, as its own hub identity.
@@ -120,6 +146,7 @@ func (f *Fleet) StartAgent(name string) {
 	f.goRun("agent "+name, func() error {
 		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{
 			Name: name, UpgradeProvider: updatesv1alpha1.ProviderLocal, NodeUpgradeDuration: f.nodeUpgradeDuration,
+			WorkResyncPeriod: f.workResync,
 		})
 	})
 }

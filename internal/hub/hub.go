@@ -52,6 +52,9 @@ type Env struct {
 var controllers = []func(Env) error{
 	setupMembership,
 	setupUpdates,
+	setupNetworking,
+	setupPlacement,
+	setupWorkGenerator,
 }
 
 func setupUpdates(env Env) error {

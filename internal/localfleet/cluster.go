@@ -35,6 +35,10 @@ type Cluster struct {
 	caPath    string
 	apiserver *process
 	kcm       *process
+	// workloads, when set, adds the workload controllers, a scheduler and kwok (workloads.go).
+	workloads *WorkloadBinaries
+	podCIDR   string
+	extra     []*process
 }
 
 const stopGrace = 10 * time.Second
@@ -86,9 +90,13 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 // startControllerManager runs the controllers that make namespace deletion, garbage
 // collection and service-account tokens work as on a real cluster.
 func (c *Cluster) startControllerManager() error {
+	controllers := "namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller"
+	if c.workloads != nil {
+		controllers += "," + strings.Join(workloadControllers, ",")
+	}
 	proc, err := startProcess(c.Name+"-controller-manager", c.bins.KubeControllerManager, c.logDir,
 		"--kubeconfig", c.KubeconfigPath,
-		"--controllers", "namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller",
+		"--controllers", controllers,
 		"--service-account-private-key-file", c.saKeyPath,
 		"--root-ca-file", c.caPath,
 		"--leader-elect=false",
@@ -99,12 +107,16 @@ func (c *Cluster) startControllerManager() error {
 		return err
 	}
 	c.kcm = proc
+	if c.workloads != nil {
+		return c.startWorkloadProcesses()
+	}
 	return nil
 }
 
 // StopAPIServer stops the cluster's API server and controller manager, as if the cluster
 // became unreachable. StartAPIServer brings them back on the same port with the same data.
 func (c *Cluster) StopAPIServer() {
+	c.stopWorkloadProcesses()
 	c.kcm.stop(stopGrace)
 	c.apiserver.stop(stopGrace)
 }
@@ -121,6 +133,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 }
 
 func (c *Cluster) stop() {
+	c.stopWorkloadProcesses()
 	c.kcm.stop(stopGrace)
 	c.apiserver.stop(stopGrace)
 }

@@ -30,6 +30,9 @@ type Options struct {
 	Binaries Binaries
 	// SkipInstall leaves Flotilla's CRDs and policies off the hub.
 	SkipInstall bool
+	// Workloads, when set, makes each member run the workload controllers, a kube-scheduler
+	// and kwok with these binaries, so that placed workloads get (fake) running pods.
+	Workloads *WorkloadBinaries
 }
 
 // Fleet is a running local fleet.
@@ -91,6 +94,15 @@ func Start(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		}
 	}
 	f.Hub, f.Members = clusters[0], clusters[1:]
+	if opts.Workloads != nil {
+		if missing := opts.Workloads.missing(); len(missing) > 0 {
+			return nil, fmt.Errorf("missing workload binaries: %v (see FindWorkloadBinaries)", missing)
+		}
+		for i, m := range f.Members {
+			m.workloads = opts.Workloads
+			m.podCIDR = fmt.Sprintf("10.%d.0.0/16", 100+i%100)
+		}
+	}
 
 	// The API servers start in parallel: each spends most of its start-up waiting on etcd.
 	errs := make([]error, len(clusters))

@@ -148,6 +148,8 @@ func SeedNodes(ctx context.Context, member *rest.Config, pools []NodePool, kubel
 			name := "aks-" + pool.Name + "-" + strconv.Itoa(i)
 			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 				Name: name,
+				// kwok, when it runs (--workloads), plays the kubelet of these nodes.
+				Annotations: map[string]string{KwokNodeAnnotation: KwokNodeAnnotationValue},
 				Labels: map[string]string{
 					AgentPoolLabel:              pool.Name,
 					NodeImageVersionLabel:       pool.NodeImageVersion,

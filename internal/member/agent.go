@@ -39,6 +39,8 @@ type Options struct {
 	// local fleet); empty runs none. NodeUpgradeDuration is the local provider's time per node.
 	UpgradeProvider     string
 	NodeUpgradeDuration time.Duration
+	// WorkResyncPeriod is how often applied Works are checked for drift; 0 means 30 s.
+	WorkResyncPeriod time.Duration
 }
 
 // Env is what every member-agent controller gets to set itself up.
@@ -62,6 +64,8 @@ type Env struct {
 var controllers = []func(Env) error{
 	setupHeartbeat,
 	setupUpgrade,
+	setupNetworking,
+	setupWorkApplier,
 }
 
 func setupUpgrade(env Env) error {

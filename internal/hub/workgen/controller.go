@@ -1,0 +1,261 @@
+// Package workgen is the hub's work generator. For each Bound or Unscheduled
+// ClusterResourceBinding it writes the Works of the binding's resource snapshot into the
+// member's namespace, fleet-member-<cluster>: one Work per snapshot (the master and each
+// sub-indexed one). It copies what the member's work applier reports back into the
+// binding: WorkSynchronized, Applied, Available and DiffReported, and the failed, drifted
+// and diffed objects. A finalizer on the binding removes its Works before it goes.
+package workgen
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+)
+
+// Reconciler reconciles ClusterResourceBindings into Works.
+type Reconciler struct {
+	Client client.Client
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("workgenerator").
+		// The binding's own status writes (ours) must not trigger work; a spec change, the
+		// deletion and a finalizer change (generation stays) do.
+		For(&placementv1beta1.ClusterResourceBinding{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&placementv1beta1.Work{}, handler.EnqueueRequestsFromMapFunc(bindingOfWork)).
+		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfSnapshot),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+}
+
+func bindingOfWork(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[placementv1beta1.ParentBindingLabel]; name != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+	}
+	return nil
+}
+
+// bindingsOfSnapshot wakes the bindings of a placement when one of its snapshots appears:
+// a sub-indexed snapshot may land after the binding already points at its master.
+func (r *Reconciler) bindingsOfSnapshot(ctx context.Context, o client.Object) []reconcile.Request {
+	crp := o.GetLabels()[placementv1beta1.CRPTrackingLabel]
+	if crp == "" {
+		return nil
+	}
+	var list placementv1beta1.ClusterResourceBindingList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, b := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
+	}
+	return reqs
+}
+
+// Reconcile brings one binding's Works and status up to date.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	b := &placementv1beta1.ClusterResourceBinding{}
+	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	ns := clusterv1beta1.NamespaceForMember(b.Spec.TargetCluster)
+	if b.DeletionTimestamp != nil {
+		return reconcile.Result{}, r.finish(ctx, b, ns)
+	}
+	if controllerutil.AddFinalizer(b, placementv1beta1.WorkFinalizer) {
+		if err := r.Client.Update(ctx, b); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	if b.Spec.State == placementv1beta1.BindingStateScheduled {
+		// Not released by the rollout yet: nothing is placed.
+		return reconcile.Result{}, nil
+	}
+
+	before := b.Status.DeepCopy()
+	works, synced, err := r.syncWorks(ctx, b, ns)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if synced {
+		aggregate(b, works)
+	} else {
+		for _, t := range []placementv1beta1.ResourceConditionType{placementv1beta1.ResourcesAppliedConditionType,
+			placementv1beta1.ResourcesAvailableConditionType, placementv1beta1.ResourcesDiffReportedConditionType} {
+			meta.RemoveStatusCondition(&b.Status.Conditions, string(t))
+		}
+	}
+	if !equality.Semantic.DeepEqual(before, &b.Status) {
+		if err := r.Client.Status().Update(ctx, b); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+// finish deletes the binding's Works and then lets the binding go.
+func (r *Reconciler) finish(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns string) error {
+	if !controllerutil.ContainsFinalizer(b, placementv1beta1.WorkFinalizer) {
+		return nil
+	}
+	err := r.Client.DeleteAllOf(ctx, &placementv1beta1.Work{}, client.InNamespace(ns),
+		client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.Name})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the Works of binding %s: %w", b.Name, err)
+	}
+	controllerutil.RemoveFinalizer(b, placementv1beta1.WorkFinalizer)
+	return r.Client.Update(ctx, b)
+}
+
+// syncWorks writes the binding's Works and deletes those it no longer needs. It returns the
+// Works as written, and false when they could not all be written yet (WorkSynchronized says
+// why).
+func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns string) ([]*placementv1beta1.Work, bool, error) {
+	notSynced := func(reason, format string, args ...any) ([]*placementv1beta1.Work, bool, error) {
+		setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionFalse, reason, fmt.Sprintf(format, args...))
+		return nil, false, nil
+	}
+	if b.Spec.ResourceSnapshotName == "" {
+		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason, "the binding names no resource snapshot yet")
+	}
+	snapshots, err := r.snapshots(ctx, b.Spec.ResourceSnapshotName)
+	if err != nil {
+		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason, "%v", err)
+	}
+	crp := b.Labels[placementv1beta1.CRPTrackingLabel]
+	if crp == "" {
+		crp = snapshots[0].Labels[placementv1beta1.CRPTrackingLabel]
+	}
+	index := snapshots[0].Labels[placementv1beta1.ResourceIndexLabel]
+
+	var works []*placementv1beta1.Work
+	keep := map[string]bool{}
+	for sub, snap := range snapshots {
+		name := placementv1beta1.WorkName(crp)
+		if sub > 0 {
+			name = placementv1beta1.SubWorkName(crp, sub-1)
+		}
+		keep[name] = true
+		w, err := r.writeWork(ctx, b, ns, name, crp, index, snap)
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.Spec.TargetCluster)
+			}
+			setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionFalse,
+				placementv1beta1.SyncWorkFailedReason, fmt.Sprintf("writing Work %s/%s: %v", ns, name, err))
+			_ = r.Client.Status().Update(ctx, b)
+			return nil, false, err
+		}
+		works = append(works, w)
+	}
+	var existing placementv1beta1.WorkList
+	if err := r.Client.List(ctx, &existing, client.InNamespace(ns), client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.Name}); err != nil {
+		return nil, false, err
+	}
+	for i := range existing.Items {
+		if w := &existing.Items[i]; !keep[w.Name] {
+			if err := r.Client.Delete(ctx, w); client.IgnoreNotFound(err) != nil {
+				return nil, false, err
+			}
+		}
+	}
+	setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionTrue, placementv1beta1.WorkSynchronizedReason,
+		fmt.Sprintf("%d Work(s) in %s hold resource snapshot %s", len(works), ns, b.Spec.ResourceSnapshotName))
+	return works, true, nil
+}
+
+// snapshots returns the master snapshot and its sub-indexed snapshots, in sub-index order.
+func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placementv1beta1.ClusterResourceSnapshot, error) {
+	m := &placementv1beta1.ClusterResourceSnapshot{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: master}, m); err != nil {
+		return nil, fmt.Errorf("reading resource snapshot %s: %w", master, err)
+	}
+	want := 1
+	if n, err := strconv.Atoi(m.Annotations[placementv1beta1.NumberOfResourceSnapshotsAnnotation]); err == nil && n > 1 {
+		want = n
+	}
+	out := []*placementv1beta1.ClusterResourceSnapshot{m}
+	if want == 1 {
+		return out, nil
+	}
+	var list placementv1beta1.ClusterResourceSnapshotList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{
+		placementv1beta1.CRPTrackingLabel:   m.Labels[placementv1beta1.CRPTrackingLabel],
+		placementv1beta1.ResourceIndexLabel: m.Labels[placementv1beta1.ResourceIndexLabel],
+	}); err != nil {
+		return nil, err
+	}
+	subs := map[int]*placementv1beta1.ClusterResourceSnapshot{}
+	for i := range list.Items {
+		s := &list.Items[i]
+		if sub, err := strconv.Atoi(s.Annotations[placementv1beta1.SubindexOfResourceSnapshotAnnotation]); err == nil && s.Name != m.Name {
+			subs[sub] = s
+		}
+	}
+	keys := make([]int, 0, len(subs))
+	for k := range subs {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	for _, k := range keys {
+		out = append(out, subs[k])
+	}
+	if len(out) < want {
+		return nil, fmt.Errorf("resource snapshot %s has %d of its %d parts so far", master, len(out), want)
+	}
+	return out, nil
+}
+
+func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, name, crp, index string,
+	snap *placementv1beta1.ClusterResourceSnapshot) (*placementv1beta1.Work, error) {
+	manifests := make([]placementv1beta1.Manifest, len(snap.Spec.SelectedResources))
+	for i, res := range snap.Spec.SelectedResources {
+		manifests[i].Raw = res.Raw
+	}
+	w := &placementv1beta1.Work{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, w, func() error {
+		if w.Labels == nil {
+			w.Labels = map[string]string{}
+		}
+		w.Labels[placementv1beta1.CRPTrackingLabel] = crp
+		w.Labels[placementv1beta1.ParentBindingLabel] = b.Name
+		w.Labels[placementv1beta1.ParentResourceSnapshotIndexLabel] = index
+		if w.Annotations == nil {
+			w.Annotations = map[string]string{}
+		}
+		w.Annotations[placementv1beta1.ParentResourceSnapshotNameAnnotation] = b.Spec.ResourceSnapshotName
+		w.Spec.Workload.Manifests = manifests
+		w.Spec.ApplyStrategy = b.Spec.ApplyStrategy.DeepCopy()
+		return nil
+	})
+	return w, err
+}
+
+func setCondition(b *placementv1beta1.ClusterResourceBinding, t placementv1beta1.ResourceConditionType, s metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
+		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: b.Generation,
+	})
+}

@@ -1,0 +1,480 @@
+package workapplier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+)
+
+// applier applies single manifests on the member.
+type applier struct {
+	dynamic dynamic.Interface
+	mapper  meta.RESTMapper
+	pods    kubernetes.Interface
+}
+
+// result is what happened to one manifest.
+type result struct {
+	id placementv1beta1.WorkResourceIdentifier
+	// applied is false when the manifest was not (or could not be) applied, or, under
+	// ReportDiff, when the diff could not be computed; reason and message say why.
+	applied bool
+	reason  string
+	message string
+	// avail is set when the object was applied.
+	avail *availability
+	// drifts and diffs are the differences found, with the object's generation.
+	drifts     []placementv1beta1.PatchDetail
+	diffs      []placementv1beta1.PatchDetail
+	generation *int64
+	// owned says the object carries this AppliedWork's ownerReference; uid is its UID.
+	owned bool
+	uid   types.UID
+	// retry asks for another attempt soon: the failure may pass (a missing CRD, a namespace
+	// still being created, an API server hiccup).
+	retry bool
+}
+
+func failed(reason string, retry bool, format string, args ...any) result {
+	return result{reason: reason, retry: retry, message: fmt.Sprintf(format, args...)}
+}
+
+// strategy is an ApplyStrategy with its defaults filled in.
+func strategy(s *placementv1beta1.ApplyStrategy) placementv1beta1.ApplyStrategy {
+	out := placementv1beta1.ApplyStrategy{}
+	if s != nil {
+		out = *s.DeepCopy()
+	}
+	if out.Type == "" {
+		out.Type = placementv1beta1.ApplyStrategyTypeClientSideApply
+	}
+	if out.ComparisonOption == "" {
+		out.ComparisonOption = placementv1beta1.ComparisonOptionTypePartialComparison
+	}
+	if out.WhenToApply == "" {
+		out.WhenToApply = placementv1beta1.WhenToApplyTypeAlways
+	}
+	if out.WhenToTakeOver == "" {
+		out.WhenToTakeOver = placementv1beta1.WhenToTakeOverTypeAlways
+	}
+	return out
+}
+
+// process applies (or, under ReportDiff, compares) one manifest.
+func (a *applier) process(ctx context.Context, m *manifest, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) result {
+	r := a.processInner(ctx, m, aw, s)
+	resource := r.id.Resource
+	r.id = m.identifier()
+	r.id.Resource = resource
+	return r
+}
+
+func (a *applier) processInner(ctx context.Context, m *manifest, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) result {
+	obj := m.obj.DeepCopy()
+	if obj.GetName() == "" {
+		if obj.GetGenerateName() != "" {
+			return failed(placementv1beta1.ManifestFoundGenerateNameReason, false,
+				"the manifest has generateName %q but no name: Flotilla places objects by name, so give it metadata.name", obj.GetGenerateName())
+		}
+		return failed(placementv1beta1.ManifestDecodingErredReason, false, "the manifest has no metadata.name")
+	}
+	mapping, err := a.mapper.RESTMapping(m.gvk.GroupKind(), m.gvk.Version)
+	if err != nil {
+		// An unknown kind may become known: its CRD can be in the same Work, or on its way.
+		return failed(placementv1beta1.ManifestFailedToApplyReason, true,
+			"the member's API server does not serve %s: %v", m.gvk.String(), err)
+	}
+	// The identifier reports where the object really is: a namespaced object without a
+	// namespace goes to "default", and a cluster-scoped one ignores a stray namespace.
+	var ri dynamic.ResourceInterface
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		if m.obj.GetNamespace() == "" {
+			m.obj.SetNamespace("default")
+		}
+		obj.SetNamespace(m.obj.GetNamespace())
+		ri = a.dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+	} else {
+		m.obj.SetNamespace("")
+		obj.SetNamespace("")
+		ri = a.dynamic.Resource(mapping.Resource)
+	}
+	res := a.processMapped(ctx, obj, ri, aw, s)
+	res.id.Resource = mapping.Resource.Resource
+	return res
+}
+
+func (a *applier) processMapped(ctx context.Context, obj *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) result {
+	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return failed(placementv1beta1.ManifestFailedToApplyReason, true, "reading %s from the member: %v", describe(obj), err)
+	}
+	exists := err == nil
+	full := s.ComparisonOption == placementv1beta1.ComparisonOptionTypeFullComparison
+
+	if s.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
+		return a.reportDiff(ctx, obj, live, exists, ri, full)
+	}
+	if !exists {
+		created, err := a.create(ctx, obj, ri, aw, s)
+		if err != nil {
+			return applyError(obj, err)
+		}
+		return a.appliedResult(ctx, created)
+	}
+
+	owners := classifyOwners(live, aw)
+	if len(owners.otherPlacements) > 0 && !s.AllowCoOwnership {
+		return failed(placementv1beta1.ApplyConflictBetweenPlacementsReason, false,
+			"%s is already placed by another placement (AppliedWork %s) and allowCoOwnership is false: remove it from one of the placements, or set applyStrategy.allowCoOwnership on both",
+			describe(obj), strings.Join(owners.otherPlacements, ", "))
+	}
+	if !owners.ours && owners.others > 0 && !s.AllowCoOwnership {
+		return failed(placementv1beta1.ManifestOwnedByOthersReason, false,
+			"%s already exists on the member and is owned by %d object(s) outside Flotilla; allowCoOwnership is false, so it is left alone: set applyStrategy.allowCoOwnership to share it",
+			describe(obj), owners.others)
+	}
+	if !owners.ours {
+		res, ok := a.takeOver(ctx, obj, live, ri, aw, s, owners, full)
+		if !ok {
+			return res.result
+		}
+		live = res.liveAfter
+	} else if s.WhenToApply == placementv1beta1.WhenToApplyTypeIfNotDrifted {
+		if drifts, err := a.drifts(ctx, live, ri, full); err != nil {
+			return failed(placementv1beta1.ManifestFailedToApplyReason, true, "checking %s for drift: %v", describe(obj), err)
+		} else if len(drifts) > 0 {
+			r := failed(placementv1beta1.ManifestFoundDriftsReason, false,
+				"%s was changed on the member since Flotilla applied it (%s); whenToApply is IfNotDrifted, so it is left alone: undo the change on the member, or set whenToApply to Always to overwrite it",
+				describe(obj), firstDiff(drifts))
+			r.drifts, r.generation, r.owned, r.uid = drifts, ptr.To(live.GetGeneration()), true, live.GetUID()
+			return r
+		}
+	}
+	applied, err := a.update(ctx, obj, live, ri, aw, s)
+	if err != nil {
+		r := applyError(obj, err)
+		r.owned, r.uid = true, live.GetUID()
+		return r
+	}
+	return a.appliedResult(ctx, applied)
+}
+
+// owners sorts an object's ownerReferences.
+type owners struct {
+	ours            bool
+	otherPlacements []string
+	others          int
+}
+
+func classifyOwners(obj *unstructured.Unstructured, aw *placementv1beta1.AppliedWork) owners {
+	var o owners
+	for _, ref := range obj.GetOwnerReferences() {
+		switch {
+		case ref.UID == aw.UID:
+			o.ours = true
+		case isAppliedWorkRef(ref):
+			o.otherPlacements = append(o.otherPlacements, ref.Name)
+		default:
+			o.others++
+		}
+	}
+	return o
+}
+
+func isAppliedWorkRef(ref metav1.OwnerReference) bool {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == placementv1beta1.GroupVersion.Group && ref.Kind == placementv1beta1.AppliedWorkKind
+}
+
+func ownerRef(aw *placementv1beta1.AppliedWork) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion: placementv1beta1.GroupVersion.String(), Kind: placementv1beta1.AppliedWorkKind,
+		Name: aw.Name, UID: aw.UID, BlockOwnerDeletion: ptr.To(false),
+	}
+}
+
+type takeOverResult struct {
+	result
+	liveAfter *unstructured.Unstructured
+}
+
+// takeOver decides, by whenToTakeOver, whether Flotilla adopts an object it did not place,
+// and adopts it: it adds the ownerReference and marks it pre-existing, so that Flotilla
+// never deletes it later.
+func (a *applier) takeOver(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface,
+	aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy, o owners, full bool) (takeOverResult, bool) {
+	switch s.WhenToTakeOver {
+	case placementv1beta1.WhenToTakeOverTypeNever:
+		return takeOverResult{result: failed(placementv1beta1.ManifestNotTakenOverReason, false,
+			"%s already exists on the member and Flotilla did not create it; whenToTakeOver is Never, so it is left alone: delete it on the member, or set whenToTakeOver to IfNoDiff or Always",
+			describe(obj))}, false
+	case placementv1beta1.WhenToTakeOverTypeIfNoDiff:
+		diffs, err := a.diff(ctx, obj, live, ri, full)
+		if err != nil {
+			return takeOverResult{result: failed(placementv1beta1.ManifestFailedToTakeOverReason, true, "comparing %s with the member's object: %v", describe(obj), err)}, false
+		}
+		if len(diffs) > 0 {
+			r := failed(placementv1beta1.ManifestFailedToTakeOverReason, false,
+				"%s already exists on the member and differs from the hub's manifest (%s); whenToTakeOver is IfNoDiff, so it is not taken over: make the two equal, or set whenToTakeOver to Always",
+				describe(obj), firstDiff(diffs))
+			r.diffs, r.generation = diffs, ptr.To(live.GetGeneration())
+			return takeOverResult{result: r}, false
+		}
+	}
+	refs := append(live.GetOwnerReferences(), ownerRef(aw))
+	annotations := map[string]any{}
+	// An object that another placement already holds, or that Flotilla applied before
+	// (it has the last-applied annotation), was created by Flotilla: not pre-existing.
+	if len(o.otherPlacements) == 0 && live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == "" {
+		annotations[placementv1beta1.PreExistingAnnotation] = "true"
+	}
+	patch := map[string]any{"metadata": map[string]any{
+		"ownerReferences": refs, "resourceVersion": live.GetResourceVersion(), "annotations": annotations,
+	}}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		return takeOverResult{result: failed(placementv1beta1.ManifestFailedToTakeOverReason, false, "%v", err)}, false
+	}
+	after, err := ri.Patch(ctx, live.GetName(), types.MergePatchType, data, metav1.PatchOptions{FieldManager: placementv1beta1.WorkFieldManager})
+	if err != nil {
+		return takeOverResult{result: failed(placementv1beta1.ManifestFailedToTakeOverReason, true, "taking over %s: %v", describe(obj), err)}, false
+	}
+	return takeOverResult{liveAfter: after}, true
+}
+
+// lastApplied is the manifest as recorded in the last-applied annotation: the manifest
+// without Flotilla's own annotations.
+func lastApplied(obj *unstructured.Unstructured) ([]byte, error) {
+	c := obj.DeepCopy()
+	annotations := c.GetAnnotations()
+	delete(annotations, placementv1beta1.LastAppliedConfigAnnotation)
+	delete(annotations, placementv1beta1.PreExistingAnnotation)
+	c.SetAnnotations(annotations)
+	if len(annotations) == 0 {
+		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	}
+	unstructured.RemoveNestedField(c.Object, "status")
+	return c.MarshalJSON()
+}
+
+// desired is the manifest as Flotilla writes it: with the last-applied annotation.
+func desired(obj *unstructured.Unstructured) (*unstructured.Unstructured, []byte, error) {
+	last, err := lastApplied(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := obj.DeepCopy()
+	annotations := d.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[placementv1beta1.LastAppliedConfigAnnotation] = string(last)
+	d.SetAnnotations(annotations)
+	unstructured.RemoveNestedField(d.Object, "status")
+	return d, last, nil
+}
+
+func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
+	d, _, err := desired(obj)
+	if err != nil {
+		return nil, err
+	}
+	d.SetOwnerReferences([]metav1.OwnerReference{ownerRef(aw)})
+	d.SetResourceVersion("")
+	d.SetUID("")
+	if s.Type == placementv1beta1.ApplyStrategyTypeServerSideApply {
+		return a.serverSideApply(ctx, d, ri, s)
+	}
+	return ri.Create(ctx, d, metav1.CreateOptions{FieldManager: placementv1beta1.WorkFieldManager})
+}
+
+// update brings an object Flotilla owns to the manifest: a three-way merge for client-side
+// apply, a server-side apply otherwise.
+func (a *applier) update(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
+	d, _, err := desired(obj)
+	if err != nil {
+		return nil, err
+	}
+	if s.Type == placementv1beta1.ApplyStrategyTypeServerSideApply {
+		d.SetOwnerReferences([]metav1.OwnerReference{ownerRef(aw)})
+		return a.serverSideApply(ctx, d, ri, s)
+	}
+	// The three-way merge: fields in the previous manifest (the annotation) but not in this
+	// one are removed; fields in this one are set; fields nobody in the hub ever set (a
+	// controller's, a defaulted one) stay. Owner references are never part of it, so other
+	// owners of a co-owned object keep theirs.
+	original := []byte(live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation])
+	modified, err := d.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	current, err := live.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	patchType, patch, err := threeWay(obj.GroupVersionKind(), original, modified, current)
+	if err != nil {
+		return nil, fmt.Errorf("computing the three-way merge: %w", err)
+	}
+	if string(patch) == "{}" {
+		return live, nil
+	}
+	return ri.Patch(ctx, live.GetName(), patchType, patch, metav1.PatchOptions{FieldManager: placementv1beta1.WorkFieldManager})
+}
+
+// threeWay computes the client-side apply patch: a strategic merge patch for the kinds
+// Flotilla knows the Go types of (so lists such as containers merge by name), a JSON merge
+// patch for the rest (custom resources).
+func threeWay(gvk schema.GroupVersionKind, original, modified, current []byte) (types.PatchType, []byte, error) {
+	if len(original) == 0 {
+		original = nil
+	}
+	if typed, err := scheme.Scheme.New(gvk); err == nil {
+		meta, err := strategicpatch.NewPatchMetaFromStruct(typed)
+		if err != nil {
+			return "", nil, err
+		}
+		patch, err := strategicpatch.CreateThreeWayMergePatch(original, modified, current, meta, true)
+		return types.StrategicMergePatchType, patch, err
+	}
+	patch, err := jsonmergepatch.CreateThreeWayJSONMergePatch(original, modified, current)
+	return types.MergePatchType, patch, err
+}
+
+func (a *applier) serverSideApply(ctx context.Context, d *unstructured.Unstructured, ri dynamic.ResourceInterface, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
+	force := s.ServerSideApplyConfig != nil && s.ServerSideApplyConfig.ForceConflicts
+	data, err := d.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return ri.Patch(ctx, d.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager: placementv1beta1.WorkFieldManager, Force: ptr.To(force),
+	})
+}
+
+// applyError turns a write error into the manifest's result, with the server's message.
+func applyError(obj *unstructured.Unstructured, err error) result {
+	// Invalid and conflicting objects stay so until the hub's manifest or the member changes;
+	// retrying them costs little and catches a member-side fix, so every failure is retried
+	// with backoff.
+	msg := err.Error()
+	var apiStatus apierrors.APIStatus
+	if errors.As(err, &apiStatus) && apiStatus.Status().Message != "" {
+		msg = apiStatus.Status().Message
+	}
+	return failed(placementv1beta1.ManifestFailedToApplyReason, true, "applying %s failed: %s", describe(obj), msg)
+}
+
+func (a *applier) appliedResult(ctx context.Context, live *unstructured.Unstructured) result {
+	av := availabilityOf(ctx, a.pods, live)
+	return result{
+		applied: true, reason: placementv1beta1.ManifestAppliedReason,
+		message: fmt.Sprintf("%s is applied", describe(live)), avail: &av,
+		owned: true, uid: live.GetUID(), generation: ptr.To(live.GetGeneration()),
+	}
+}
+
+// reportDiff compares without changing anything.
+func (a *applier) reportDiff(ctx context.Context, obj, live *unstructured.Unstructured, exists bool, ri dynamic.ResourceInterface, full bool) result {
+	if !exists {
+		r := result{applied: true, reason: placementv1beta1.ManifestFoundDiffReason,
+			message: fmt.Sprintf("%s does not exist on the member", describe(obj)),
+			diffs:   []placementv1beta1.PatchDetail{{Path: "/", ValueInHub: "(the whole object)"}}}
+		return r
+	}
+	diffs, err := a.diff(ctx, obj, live, ri, full)
+	if err != nil {
+		return failed(placementv1beta1.ManifestFailedToReportDiffReason, true, "comparing %s with the member's object: %v", describe(obj), err)
+	}
+	r := result{applied: true, diffs: diffs, generation: ptr.To(live.GetGeneration()), uid: live.GetUID()}
+	if len(diffs) == 0 {
+		r.reason, r.message = placementv1beta1.ManifestNoDiffFoundReason, fmt.Sprintf("%s on the member matches the hub's manifest", describe(obj))
+	} else {
+		r.reason, r.message = placementv1beta1.ManifestFoundDiffReason, fmt.Sprintf("%s differs from the hub's manifest: %s", describe(obj), firstDiff(diffs))
+	}
+	return r
+}
+
+// diff compares the hub's manifest with the member's object.
+func (a *applier) diff(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface, full bool) ([]placementv1beta1.PatchDetail, error) {
+	hub := obj
+	if full {
+		var err error
+		if hub, err = a.defaulted(ctx, obj, live, ri); err != nil {
+			return nil, err
+		}
+	}
+	return comparison(hub.Object, live.Object, full), nil
+}
+
+// drifts compares what Flotilla last applied with the member's object.
+func (a *applier) drifts(ctx context.Context, live *unstructured.Unstructured, ri dynamic.ResourceInterface, full bool) ([]placementv1beta1.PatchDetail, error) {
+	last := live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation]
+	if last == "" {
+		// Taken over under this strategy and not applied yet: nothing to drift from.
+		return nil, nil
+	}
+	applied := &unstructured.Unstructured{}
+	if err := applied.UnmarshalJSON([]byte(last)); err != nil {
+		return nil, fmt.Errorf("the %s annotation is not an object: %w", placementv1beta1.LastAppliedConfigAnnotation, err)
+	}
+	return a.diff(ctx, applied, live, ri, full)
+}
+
+// defaulted returns the hub's object as the member's API server would store it in place of
+// the live one (a dry-run replace), so full comparison does not count defaults as changes.
+func (a *applier) defaulted(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface) (*unstructured.Unstructured, error) {
+	body := obj.DeepCopy()
+	body.SetNamespace(live.GetNamespace())
+	body.SetResourceVersion(live.GetResourceVersion())
+	body.SetOwnerReferences(live.GetOwnerReferences())
+	body.SetFinalizers(live.GetFinalizers())
+	annotations := body.GetAnnotations()
+	for k, v := range live.GetAnnotations() {
+		if systemAnnotation(k) {
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[k] = v
+		}
+	}
+	body.SetAnnotations(annotations)
+	out, err := ri.Update(ctx, body, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: placementv1beta1.WorkFieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("a dry-run replace on the member failed: %w", err)
+	}
+	return out, nil
+}
+
+func describe(obj *unstructured.Unstructured) string {
+	if ns := obj.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s %s/%s", obj.GetKind(), ns, obj.GetName())
+	}
+	return fmt.Sprintf("%s %s", obj.GetKind(), obj.GetName())
+}
+
+func firstDiff(ds []placementv1beta1.PatchDetail) string {
+	d := ds[0]
+	more := ""
+	if len(ds) > 1 {
+		more = fmt.Sprintf(", and %d more", len(ds)-1)
+	}
+	return fmt.Sprintf("%s is %q on the member and %q on the hub%s", d.Path, d.ValueInMember, d.ValueInHub, more)
+}

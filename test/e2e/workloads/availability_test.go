@@ -1,0 +1,156 @@
+// Package workloads runs end-to-end tests on a local fleet started with --workloads: each
+// member runs the workload controllers, a kube-scheduler and kwok, so placed Deployments
+// get real (fake-kubelet) pods and availability is what a real cluster would report.
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/fleetup"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/internal/scheme"
+	"github.com/flotilla-dev/flotilla/internal/testenv"
+)
+
+var fleet *fleetup.Fleet
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	bins, err := testenv.Binaries()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kube binaries:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "workload binaries:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "flotilla-e2e-workloads-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fleet, err = fleetup.Up(ctx, fleetup.Options{Members: 2, Dir: dir, Binaries: bins, Workloads: &workloads, HeartbeatSeconds: 1})
+	if err == nil {
+		err = fleet.WaitJoined(ctx, 2*time.Minute)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the workloads fleet:", err, "; logs in", dir)
+		if fleet != nil {
+			fleet.Stop()
+		}
+		return 1
+	}
+	code := m.Run()
+	fleet.Stop()
+	if code == 0 {
+		os.RemoveAll(dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "fleet logs kept in", dir)
+	}
+	return code
+}
+
+func deployment(ns, name string, replicas int32, cpu string) map[string]any {
+	labels := map[string]any{"app": name}
+	return map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"replicas": replicas,
+			"selector": map[string]any{"matchLabels": labels},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec": map[string]any{"containers": []any{map[string]any{
+					"name": "app", "image": "nginx",
+					"resources": map[string]any{"requests": map[string]any{"cpu": cpu, "memory": "64Mi"}},
+				}}},
+			},
+		},
+	}
+}
+
+func place(t *testing.T, hub client.Client, member, name string, objs ...map[string]any) *placementv1beta1.Work {
+	t.Helper()
+	w := &placementv1beta1.Work{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: clusterv1beta1.NamespaceForMember(member)}}
+	for _, o := range objs {
+		data, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := placementv1beta1.Manifest{}
+		m.Raw = data
+		w.Spec.Workload.Manifests = append(w.Spec.Workload.Manifests, m)
+	}
+	if err := hub.Create(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestDeploymentAvailability places a Deployment on both members: it becomes Available on
+// each, with its replicas running on kwok's nodes. A Deployment that asks for more CPU than
+// any node has stays unavailable, and the reason says its pods cannot be scheduled.
+func TestDeploymentAvailability(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	hub := fleet.Hub
+	ns := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}}
+	var works []*placementv1beta1.Work
+	for _, m := range fleet.Members {
+		works = append(works, place(t, hub, m.Name, "web", ns, deployment("shop", "web", 2, "250m")))
+		works = append(works, place(t, hub, m.Name, "hungry", ns, deployment("shop", "hungry", 1, "64")))
+	}
+
+	for i, m := range fleet.Members {
+		web, hungry := works[2*i], works[2*i+1]
+		g.Eventually(func(g Gomega) {
+			w := &placementv1beta1.Work{}
+			g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(web), w)).To(Succeed())
+			avail := meta.FindStatusCondition(w.Status.Conditions, placementv1beta1.WorkConditionTypeAvailable)
+			g.Expect(avail).NotTo(BeNil())
+			g.Expect(avail.Status).To(Equal(metav1.ConditionTrue), avail.Message)
+			g.Expect(avail.Reason).To(Equal(placementv1beta1.WorkAllManifestsAvailableReason))
+		}, 90*time.Second, 200*time.Millisecond).Should(Succeed(), "Deployment web on %s", m.Name)
+
+		member, err := client.New(m.Config, client.Options{Scheme: scheme.Scheme})
+		g.Expect(err).NotTo(HaveOccurred())
+		d := &appsv1.Deployment{}
+		g.Expect(member.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, d)).To(Succeed())
+		g.Expect(d.Status.AvailableReplicas).To(Equal(int32(2)))
+
+		g.Eventually(func(g Gomega) {
+			w := &placementv1beta1.Work{}
+			g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(hungry), w)).To(Succeed())
+			applied := meta.FindStatusCondition(w.Status.Conditions, placementv1beta1.WorkConditionTypeApplied)
+			g.Expect(applied).NotTo(BeNil())
+			g.Expect(applied.Status).To(Equal(metav1.ConditionTrue))
+			avail := meta.FindStatusCondition(w.Status.Conditions, placementv1beta1.WorkConditionTypeAvailable)
+			g.Expect(avail).NotTo(BeNil())
+			g.Expect(avail.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(w.Status.ManifestConditions).To(HaveLen(2))
+			mc := meta.FindStatusCondition(w.Status.ManifestConditions[1].Conditions, placementv1beta1.WorkConditionTypeAvailable)
+			g.Expect(mc).NotTo(BeNil())
+			g.Expect(mc.Reason).To(Equal(placementv1beta1.ManifestPodsUnschedulableReason))
+			g.Expect(mc.Message).To(ContainSubstring("Insufficient cpu"))
+			g.Expect(avail.Message).To(ContainSubstring("Insufficient cpu"))
+		}, 90*time.Second, 200*time.Millisecond).Should(Succeed(), "Deployment hungry on %s", m.Name)
+	}
+}
