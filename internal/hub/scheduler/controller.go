@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -48,6 +49,50 @@ type Reconciler struct {
 	Framework *Framework
 	// Now returns the current time; tests leave it nil.
 	Now func() time.Time
+
+	// created remembers the bindings this scheduler created recently, by placement, until
+	// the cache shows them: without it, a reconcile that runs before the cache caught up
+	// would create them again (and fail with AlreadyExists, a wasted request each).
+	mu      sync.Mutex
+	created map[string]map[string]createdBinding
+}
+
+type createdBinding struct {
+	binding *placementv1beta1.ClusterResourceBinding
+	at      time.Time
+}
+
+// expectationTTL bounds how long a created binding is assumed to exist without the cache
+// showing it.
+const expectationTTL = 30 * time.Second
+
+func (r *Reconciler) remember(crp string, b *placementv1beta1.ClusterResourceBinding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.created == nil {
+		r.created = map[string]map[string]createdBinding{}
+	}
+	if r.created[crp] == nil {
+		r.created[crp] = map[string]createdBinding{}
+	}
+	r.created[crp][b.Spec.TargetCluster] = createdBinding{binding: b, at: time.Now()}
+}
+
+// addExpected adds to byCluster the bindings created recently that the cache does not show
+// yet, and forgets those it shows.
+func (r *Reconciler) addExpected(crp string, byCluster map[string]*placementv1beta1.ClusterResourceBinding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for cluster, cb := range r.created[crp] {
+		if _, seen := byCluster[cluster]; seen || time.Since(cb.at) > expectationTTL {
+			delete(r.created[crp], cluster)
+			continue
+		}
+		byCluster[cluster] = cb.binding
+	}
+	if len(r.created[crp]) == 0 {
+		delete(r.created, crp)
+	}
 }
 
 func (r *Reconciler) now() time.Time {
@@ -101,10 +146,11 @@ func (r *Reconciler) allPlacements(ctx context.Context, _ client.Object) []recon
 	return out
 }
 
-// bindingSpecOrDeletion passes binding creations, deletions and spec changes, not the
-// status updates the work generator makes all the time.
+// bindingSpecOrDeletion passes binding deletions and spec changes, not the status updates
+// the work generator makes all the time, nor creations (the scheduler makes them itself).
 func bindingSpecOrDeletion() predicate.Predicate {
 	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
 				(e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
@@ -194,6 +240,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 
+	r.addExpected(crp.Name, byCluster)
+	for cluster, b := range byCluster {
+		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled && !placed[cluster] {
+			placed[cluster] = true
+			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
+				keepPlaced = false
+			}
+		}
+	}
+
 	policy := policySnap.Spec.Policy.DeepCopy()
 	if policy == nil {
 		policy = &placementv1beta1.PlacementPolicy{PlacementType: placementv1beta1.PickAllPlacementType}
@@ -272,6 +328,7 @@ func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacemen
 		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating binding %s for cluster %s: %w", b.Name, d.ClusterName, err)
 		}
+		r.remember(crp.Name, b)
 		return nil
 	}
 }
