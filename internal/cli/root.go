@@ -57,6 +57,7 @@ User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		newAgentCommand(),
 		newLocalCommand(),
 		newMemberCommand(),
+		newPlacementCommand(),
 	)
 	return root
 }

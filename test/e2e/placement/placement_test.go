@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"bytes"
 	"context"
 	"sort"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/cli"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -205,6 +207,24 @@ func TestPickFixedWithAnUnknownName(t *testing.T) {
 		g.Expect(unknown).NotTo(BeNil())
 		g.Expect(unknown.Conditions[0].Message).To(ContainSubstring("no member cluster named no-such-member"))
 	}, wait).Should(Succeed())
+
+	// The user verbs show the same.
+	var out, errOut bytes.Buffer
+	kubeconfig := fleet.Fleet.Hub.KubeconfigPath
+	g.Eventually(func(g Gomega) {
+		out.Reset()
+		g.Expect(cli.Main([]string{"placement", "list", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(0), errOut.String())
+		g.Expect(out.String()).To(MatchRegexp(`pickfixed\s+PickFixed\s+1/2\s+1\s+`))
+	}, wait).Should(Succeed())
+	out.Reset()
+	g.Expect(cli.Main([]string{"placement", "status", "pickfixed", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(0), errOut.String())
+	g.Expect(out.String()).To(ContainSubstring("cluster " + ms[2]))
+	g.Expect(out.String()).To(ContainSubstring("cluster no-such-member"))
+	g.Expect(out.String()).To(ContainSubstring("no member cluster named no-such-member"))
+	errOut.Reset()
+	g.Expect(cli.Main([]string{"placement", "status", "nope", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(1))
+	g.Expect(errOut.String()).To(ContainSubstring(`no ClusterResourcePlacement named "nope"`))
+
 	g.Expect(fleet.Hub.Delete(ctx, crp("pickfixed", "", nil))).To(Succeed())
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickfixed", "hello") }, wait).Should(BeEmpty())
 }
