@@ -125,7 +125,9 @@ func TestPickAllWithLabelAffinity(t *testing.T) {
 			RequiredDuringSchedulingIgnoredDuringExecution: &placementv1beta1.ClusterSelector{ClusterSelectorTerms: []placementv1beta1.ClusterSelectorTerm{
 				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"e2e.flotilla.dev/pick": "yes"}}}}}}},
 	}))).To(Succeed())
+	start := time.Now()
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "hello") }, wait).Should(Equal([]string{ms[0], ms[1]}))
+	t.Logf("placed on both members in %s", time.Since(start).Round(10*time.Millisecond))
 	g.Consistently(func(g Gomega) []string { return holders(g, "pickall", "hello") }, "2s").Should(Equal([]string{ms[0], ms[1]}))
 	g.Eventually(func(g Gomega) metav1.ConditionStatus {
 		return crpCondition(g, "pickall", placementv1beta1.CRPAppliedConditionType).Status
@@ -145,13 +147,17 @@ func TestPickAllWithLabelAffinity(t *testing.T) {
 	t.Logf("the ConfigMap change reached both members in %s", time.Since(changed).Round(10*time.Millisecond))
 
 	// Relabeling moves the placement: off the second member, onto the third.
+	start = time.Now()
 	setLabel(g, ms[1], "e2e.flotilla.dev/pick", nil)
 	setLabel(g, ms[2], "e2e.flotilla.dev/pick", &yes)
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "bonjour") }, wait).Should(Equal([]string{ms[0], ms[2]}))
+	t.Logf("relabeling moved the placement in %s", time.Since(start).Round(10*time.Millisecond))
 
 	// Deleting the placement removes what it placed from the members.
+	start = time.Now()
 	g.Expect(fleet.Hub.Delete(ctx, crp("pickall", "", nil))).To(Succeed())
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "bonjour") }, wait).Should(BeEmpty())
+	t.Logf("deleting the placement removed it from the members in %s", time.Since(start).Round(10*time.Millisecond))
 	for _, m := range ms {
 		setLabel(g, m, "e2e.flotilla.dev/pick", nil)
 	}
