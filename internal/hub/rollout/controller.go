@@ -162,8 +162,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// The cache has not seen every part of the snapshot yet.
 		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
 	}
+	// Read-only: every write below works on a copy.
 	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	as := defaultedApplyStrategy(crp.Spec.Strategy.ApplyStrategy)
@@ -180,7 +181,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	for _, b := range plan.Delete {
 		jobs = append(jobs, func(ctx context.Context) error {
-			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+			gone := &placementv1beta1.ClusterResourceBinding{ObjectMeta: metav1.ObjectMeta{Name: b.Name}}
+			if err := r.Client.Delete(ctx, gone, client.Preconditions{UID: &b.UID}); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("deleting unscheduled binding %s: %w", b.Name, err)
 			}
 			return nil
