@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -187,7 +188,33 @@ func SeedNodes(ctx context.Context, member *rest.Config, pools []NodePool, kubel
 					Message: "simulated by the Flotilla local fleet", LastHeartbeatTime: now, LastTransitionTime: now,
 				}},
 			}
-			if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			status := created.Status
+			// kwok (with --workloads) may touch a new node at once; retry on its writes.
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				latest, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				latest.Status = status
+				if latest, err = cs.CoreV1().Nodes().UpdateStatus(ctx, latest, metav1.UpdateOptions{}); err != nil {
+					return err
+				}
+				// The API server taints a new node not-ready until the node lifecycle controller
+				// sees it Ready; the local fleet runs no such controller, so the seed lifts it.
+				var taints []corev1.Taint
+				for _, t := range latest.Spec.Taints {
+					if t.Key != corev1.TaintNodeNotReady {
+						taints = append(taints, t)
+					}
+				}
+				if len(taints) == len(latest.Spec.Taints) {
+					return nil
+				}
+				latest.Spec.Taints = taints
+				_, err = cs.CoreV1().Nodes().Update(ctx, latest, metav1.UpdateOptions{})
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("setting the status of node %s: %w", name, err)
 			}
 		}
