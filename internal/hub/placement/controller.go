@@ -1,0 +1,196 @@
+// Package placement is the hub's ClusterResourcePlacement controller. For each placement it
+// keeps a policy snapshot of the current policy, selects the resources (through dynamic
+// informers on every selected type, so a change is seen at once), keeps resource snapshots
+// of the selection, and writes the placement's status from the policy snapshot's decisions
+// and the bindings. The scheduler (internal/hub/scheduler) and the rollout
+// (internal/hub/rollout) take it from there.
+package placement
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
+)
+
+// Reconciler reconciles ClusterResourcePlacements.
+type Reconciler struct {
+	Client  client.Client
+	Mapper  meta.RESTMapper
+	Watcher *Watcher
+	// SnapshotSizeLimit is the bytes of objects per resource snapshot; 0 means the default.
+	SnapshotSizeLimit int
+
+	mu       sync.Mutex
+	queue    workqueue.TypedRateLimitingInterface[reconcile.Request]
+	interest map[string]*Selection // by placement: what its last selection watched
+}
+
+// SetupWithManager builds the controller and its resource watcher and registers both.
+func SetupWithManager(mgr ctrl.Manager) error {
+	w, err := NewWatcher(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(w); err != nil {
+		return err
+	}
+	r := &Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w}
+	return r.SetupWithManager(mgr)
+}
+
+// SetupWithManager registers the controller; r.Watcher must be added to the manager.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.interest = map[string]*Selection{}
+	r.Watcher.OnChange = r.resourceChanged
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("clusterresourceplacement").
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
+		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
+		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.crdChanged)).
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.mu.Lock()
+			r.queue = q
+			r.mu.Unlock()
+			return nil
+		})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+}
+
+func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[placementv1beta1.CRPTrackingLabel]; name != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+	}
+	return nil
+}
+
+// crdChanged forgets the discovered types and rechecks every placement: a new CRD can make
+// an invalid selector valid, or add a kind inside a selected namespace.
+func (r *Reconciler) crdChanged(ctx context.Context, _ client.Object) []reconcile.Request {
+	r.Watcher.ForgetDiscovery()
+	list := &placementv1beta1.ClusterResourcePlacementList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, p := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: p.Name}})
+	}
+	return out
+}
+
+// resourceChanged enqueues the placements whose last selection covers the object's type (a
+// cluster-scoped object) or its namespace (a namespaced one). The work queue folds a burst
+// of changes into one reconcile per placement.
+func (r *Reconciler) resourceChanged(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queue == nil {
+		return
+	}
+	ns := obj.GetNamespace()
+	for name, sel := range r.interest {
+		if (ns == "" && sel.Resources[gvr]) || (ns != "" && sel.Namespaces[ns]) {
+			r.queue.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+		}
+	}
+}
+
+func (r *Reconciler) setInterest(name string, sel *Selection) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sel == nil {
+		delete(r.interest, name)
+		return
+	}
+	r.interest[name] = &Selection{Resources: sel.Resources, Namespaces: sel.Namespaces}
+}
+
+// Reconcile brings one placement's snapshots and status up to date.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	crp := &placementv1beta1.ClusterResourcePlacement{}
+	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.setInterest(req.Name, nil)
+		}
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if crp.DeletionTimestamp != nil {
+		// Snapshots and bindings are owned by the placement; garbage collection removes them.
+		r.setInterest(req.Name, nil)
+		return reconcile.Result{}, nil
+	}
+	policySnap, err := r.ensurePolicySnapshot(ctx, crp)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+
+	in := statusInput{crp: crp, policySnap: policySnap, resourceIdx: crp.Status.ObservedResourceIndex}
+	sel, err := (&selector{mapper: r.Mapper, watcher: r.Watcher}).Select(crp.Spec.ResourceSelectors)
+	var invalid *InvalidSelectorError
+	var notSynced *notSyncedError
+	switch {
+	case errors.As(err, &invalid):
+		in.invalid = invalid.Msg
+	case errors.As(err, &notSynced):
+		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, nil
+	case err != nil:
+		return reconcile.Result{}, err
+	default:
+		r.setInterest(crp.Name, sel)
+		master, err := r.ensureResourceSnapshot(ctx, crp, sel)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		in.selection = sel
+		in.resourceIdx = master.Labels[placementv1beta1.ResourceIndexLabel]
+	}
+
+	bindings := &placementv1beta1.ClusterResourceBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+		return reconcile.Result{}, err
+	}
+	in.bindings = bindings.Items
+	status := buildStatus(in)
+	if equality.Semantic.DeepEqual(status, crp.Status) {
+		return reconcile.Result{}, nil
+	}
+	crp.Status = status
+	if err := r.Client.Status().Update(ctx, crp); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, nil
+}
+
+// LatestResourceIndex is exported for the CLI and tests: the index of the latest resource
+// snapshot of a placement, or -1.
+func LatestResourceIndex(ctx context.Context, c client.Reader, crp string) (int, error) {
+	s, err := snapshot.LatestResourceSnapshot(ctx, c, crp)
+	if err != nil || s == nil {
+		return -1, err
+	}
+	return snapshot.Index(s, placementv1beta1.ResourceIndexLabel), nil
+}

@@ -1,0 +1,277 @@
+package placement
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+)
+
+// stage is one condition of the chain that a placement goes through on each member, with
+// the CRP-level type and the reasons used when aggregating.
+type stage struct {
+	member   placementv1beta1.ResourceConditionType
+	crp      placementv1beta1.PlacementConditionType
+	okReason string
+	pending  string
+}
+
+var (
+	rolloutStarted = stage{placementv1beta1.ResourceRolloutStartedConditionType, placementv1beta1.CRPRolloutStartedConditionType,
+		placementv1beta1.RolloutStartedReason, placementv1beta1.RolloutStartedUnknownReason}
+	overridden = stage{placementv1beta1.ResourceOverriddenConditionType, placementv1beta1.CRPOverriddenConditionType,
+		placementv1beta1.OverrideNotSpecifiedReason, placementv1beta1.OverriddenPendingReason}
+	workSynchronized = stage{placementv1beta1.ResourceWorkSynchronizedConditionType, placementv1beta1.CRPWorkSynchronizedConditionType,
+		placementv1beta1.WorkSynchronizedReason, placementv1beta1.WorkSynchronizedUnknownReason}
+	applied = stage{placementv1beta1.ResourcesAppliedConditionType, placementv1beta1.CRPAppliedConditionType,
+		placementv1beta1.ApplySucceededReason, placementv1beta1.ApplyPendingReason}
+	available = stage{placementv1beta1.ResourcesAvailableConditionType, placementv1beta1.CRPAvailableConditionType,
+		placementv1beta1.AvailableReason, placementv1beta1.AvailableUnknownReason}
+	diffReported = stage{placementv1beta1.ResourcesDiffReportedConditionType, placementv1beta1.CRPDiffReportedConditionType,
+		placementv1beta1.DiffReportedStatusTrueReason, placementv1beta1.DiffReportedStatusUnknownReason}
+)
+
+// stages lists the chain after Scheduled: ReportDiff reports diffs instead of applying.
+func stages(crp *placementv1beta1.ClusterResourcePlacement) []stage {
+	if as := crp.Spec.Strategy.ApplyStrategy; as != nil && as.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
+		return []stage{rolloutStarted, overridden, workSynchronized, diffReported}
+	}
+	return []stage{rolloutStarted, overridden, workSynchronized, applied, available}
+}
+
+// statusInput is what the status is computed from.
+type statusInput struct {
+	crp         *placementv1beta1.ClusterResourcePlacement
+	selection   *Selection
+	invalid     string // the invalid-selector message, if any
+	policySnap  *placementv1beta1.ClusterSchedulingPolicySnapshot
+	resourceIdx string
+	bindings    []placementv1beta1.ClusterResourceBinding
+}
+
+// buildStatus computes the placement's status. It keeps the transition times of
+// conditions that did not change.
+func buildStatus(in statusInput) placementv1beta1.ClusterResourcePlacementStatus {
+	crp := in.crp
+	gen := crp.Generation
+	old := crp.Status
+	st := placementv1beta1.ClusterResourcePlacementStatus{ObservedResourceIndex: in.resourceIdx}
+	if in.selection != nil {
+		st.SelectedResources = in.selection.Identifiers()
+	} else {
+		st.SelectedResources = old.SelectedResources
+	}
+	var conds []metav1.Condition
+	set := func(c metav1.Condition) {
+		c.ObservedGeneration = gen
+		if prev := meta.FindStatusCondition(old.Conditions, c.Type); prev != nil && prev.Status == c.Status {
+			c.LastTransitionTime = prev.LastTransitionTime
+		} else {
+			c.LastTransitionTime = metav1.Now()
+		}
+		conds = append(conds, c)
+	}
+	scheduled := metav1.Condition{Type: string(placementv1beta1.CRPScheduledConditionType)}
+	var snapCond *metav1.Condition
+	if in.policySnap != nil {
+		snapCond = meta.FindStatusCondition(in.policySnap.Status.Conditions, placementv1beta1.PolicySnapshotScheduledConditionType)
+	}
+	switch {
+	case in.invalid != "":
+		scheduled.Status, scheduled.Reason, scheduled.Message = metav1.ConditionFalse, placementv1beta1.InvalidResourceSelectorsReason, in.invalid
+	case snapCond == nil || snapCond.ObservedGeneration != in.policySnap.Generation || in.policySnap.Status.ObservedCRPGeneration < gen:
+		scheduled.Status, scheduled.Reason, scheduled.Message = metav1.ConditionUnknown, placementv1beta1.SchedulePendingReason, "the scheduler has not yet picked clusters for the current policy"
+	default:
+		scheduled.Status, scheduled.Reason, scheduled.Message = snapCond.Status, snapCond.Reason, snapCond.Message
+	}
+	set(scheduled)
+	if scheduled.Status == metav1.ConditionUnknown || in.invalid != "" {
+		st.Conditions = conds
+		st.PlacementStatuses = nil
+		return st
+	}
+
+	// Per-member statuses, from the active bindings.
+	var active []*placementv1beta1.ClusterResourceBinding
+	for i := range in.bindings {
+		b := &in.bindings[i]
+		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+			active = append(active, b)
+		}
+	}
+	sort.Slice(active, func(i, j int) bool { return active[i].Spec.TargetCluster < active[j].Spec.TargetCluster })
+	chain := stages(crp)
+	oldPerCluster := map[string][]metav1.Condition{}
+	for _, ps := range old.PlacementStatuses {
+		if ps.ClusterName != "" {
+			oldPerCluster[ps.ClusterName] = ps.Conditions
+		}
+	}
+	for _, b := range active {
+		ps := placementv1beta1.ResourcePlacementStatus{ClusterName: b.Spec.TargetCluster}
+		if b.Spec.ResourceSnapshotName != "" {
+			ps.ObservedResourceIndex = indexOfSnapshotName(crp.Name, b.Spec.ResourceSnapshotName)
+		}
+		prev := oldPerCluster[b.Spec.TargetCluster]
+		keep := func(c metav1.Condition) metav1.Condition {
+			c.ObservedGeneration = gen
+			if p := meta.FindStatusCondition(prev, c.Type); p != nil && p.Status == c.Status && p.Reason == c.Reason {
+				c.LastTransitionTime = p.LastTransitionTime
+			} else if c.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = metav1.Now()
+			}
+			return c
+		}
+		ps.Conditions = append(ps.Conditions, keep(metav1.Condition{Type: string(placementv1beta1.ResourceScheduledConditionType),
+			Status: metav1.ConditionTrue, Reason: placementv1beta1.ResourceScheduleSucceededReason, Message: b.Spec.ClusterDecision.Reason}))
+		for _, s := range chain {
+			c := memberCondition(b, s)
+			ps.Conditions = append(ps.Conditions, keep(c))
+			if c.Status != metav1.ConditionTrue {
+				break
+			}
+		}
+		ps.FailedPlacements = capped(b.Status.FailedPlacements)
+		ps.DriftedPlacements = cappedDrift(b.Status.DriftedPlacements)
+		ps.DiffedPlacements = cappedDiff(b.Status.DiffedPlacements)
+		st.PlacementStatuses = append(st.PlacementStatuses, ps)
+	}
+	// Members a PickN or PickFixed policy could not find.
+	unscheduledSince := func(cluster string) metav1.Time {
+		for _, ps := range old.PlacementStatuses {
+			if ps.ClusterName == cluster && len(ps.Conditions) > 0 && ps.Conditions[0].Status == metav1.ConditionFalse {
+				return ps.Conditions[0].LastTransitionTime
+			}
+		}
+		return metav1.Now()
+	}
+	if in.policySnap != nil && scheduled.Status == metav1.ConditionFalse {
+		policy := in.policySnap.Spec.Policy
+		if policy != nil && policy.PlacementType == placementv1beta1.PickFixedPlacementType {
+			for _, d := range in.policySnap.Status.ClusterDecisions {
+				if !d.Selected {
+					st.PlacementStatuses = append(st.PlacementStatuses, unscheduledStatus(d.ClusterName, d.Reason, gen, unscheduledSince(d.ClusterName)))
+				}
+			}
+		} else if policy != nil && policy.PlacementType == placementv1beta1.PickNPlacementType && crp.Spec.Policy != nil && crp.Spec.Policy.NumberOfClusters != nil {
+			for i := len(active); i < int(*crp.Spec.Policy.NumberOfClusters); i++ {
+				st.PlacementStatuses = append(st.PlacementStatuses, unscheduledStatus("", scheduled.Message, gen, unscheduledSince("")))
+			}
+		}
+	}
+
+	// The placement's conditions aggregate the members', stopping at the first not True.
+	for _, s := range chain {
+		c := aggregate(s, st.PlacementStatuses, len(active))
+		set(c)
+		if c.Status != metav1.ConditionTrue {
+			break
+		}
+	}
+	st.Conditions = conds
+	return st
+}
+
+func unscheduledStatus(cluster, why string, gen int64, since metav1.Time) placementv1beta1.ResourcePlacementStatus {
+	return placementv1beta1.ResourcePlacementStatus{ClusterName: cluster, Conditions: []metav1.Condition{{
+		Type: string(placementv1beta1.ResourceScheduledConditionType), Status: metav1.ConditionFalse,
+		Reason: placementv1beta1.ResourceScheduleFailedReason, Message: why, ObservedGeneration: gen,
+		LastTransitionTime: since,
+	}}}
+}
+
+// memberCondition is the binding's condition for a stage, if it reflects the binding's
+// current spec; otherwise Unknown with the stage's pending reason.
+func memberCondition(b *placementv1beta1.ClusterResourceBinding, s stage) metav1.Condition {
+	c := meta.FindStatusCondition(b.Status.Conditions, string(s.member))
+	if c == nil || c.ObservedGeneration != b.Generation {
+		return metav1.Condition{Type: string(s.member), Status: metav1.ConditionUnknown, Reason: s.pending,
+			Message: fmt.Sprintf("waiting for %s to be reported for the binding's current generation", s.member)}
+	}
+	return *c.DeepCopy()
+}
+
+// aggregate sums up one stage over the members: False if any is False, Unknown if any is
+// not reported yet, else True.
+func aggregate(s stage, statuses []placementv1beta1.ResourcePlacementStatus, members int) metav1.Condition {
+	c := metav1.Condition{Type: string(s.crp)}
+	var falses, unknowns []string
+	var falseReason string
+	trueReasons := map[string]int{}
+	for _, ps := range statuses {
+		if ps.ClusterName == "" && len(ps.Conditions) == 1 {
+			continue
+		}
+		if cond := meta.FindStatusCondition(ps.Conditions, string(placementv1beta1.ResourceScheduledConditionType)); cond != nil && cond.Status != metav1.ConditionTrue {
+			continue
+		}
+		mc := meta.FindStatusCondition(ps.Conditions, string(s.member))
+		switch {
+		case mc == nil || mc.Status == metav1.ConditionUnknown:
+			unknowns = append(unknowns, ps.ClusterName)
+		case mc.Status == metav1.ConditionFalse:
+			if falseReason == "" {
+				falseReason = mc.Reason
+			}
+			falses = append(falses, ps.ClusterName)
+		default:
+			trueReasons[mc.Reason]++
+		}
+	}
+	switch {
+	case len(falses) > 0:
+		c.Status, c.Reason = metav1.ConditionFalse, falseReason
+		c.Message = fmt.Sprintf("%d of %d cluster(s) report %s False: %s", len(falses), members, s.member, listNames(falses))
+	case len(unknowns) > 0:
+		c.Status, c.Reason = metav1.ConditionUnknown, s.pending
+		c.Message = fmt.Sprintf("%d of %d cluster(s) have not reported %s yet: %s", len(unknowns), members, s.member, listNames(unknowns))
+	default:
+		c.Status, c.Reason = metav1.ConditionTrue, s.okReason
+		// One reason shared by every member (for example NoOverrideSpecified) is kept.
+		if len(trueReasons) == 1 {
+			for r := range trueReasons {
+				if s.member != placementv1beta1.ResourceOverriddenConditionType || r == placementv1beta1.OverrideNotSpecifiedReason || r == placementv1beta1.OverriddenSucceededReason {
+					c.Reason = r
+				}
+			}
+		}
+		if members == 0 {
+			c.Message = "no member cluster is picked, so there is nothing to do"
+		} else {
+			c.Message = fmt.Sprintf("all %d cluster(s) report %s True", members, s.member)
+		}
+	}
+	return c
+}
+
+func listNames(ns []string) string {
+	const show = 5
+	if len(ns) <= show {
+		return fmt.Sprint(ns)
+	}
+	return fmt.Sprintf("%v and %d more", ns[:show], len(ns)-show)
+}
+
+func capped(in []placementv1beta1.FailedResourcePlacement) []placementv1beta1.FailedResourcePlacement {
+	if len(in) > placementv1beta1.MaxReportedPlacements {
+		in = in[:placementv1beta1.MaxReportedPlacements]
+	}
+	return in
+}
+
+func cappedDrift(in []placementv1beta1.DriftedResourcePlacement) []placementv1beta1.DriftedResourcePlacement {
+	if len(in) > placementv1beta1.MaxReportedPlacements {
+		in = in[:placementv1beta1.MaxReportedPlacements]
+	}
+	return in
+}
+
+func cappedDiff(in []placementv1beta1.DiffedResourcePlacement) []placementv1beta1.DiffedResourcePlacement {
+	if len(in) > placementv1beta1.MaxReportedPlacements {
+		in = in[:placementv1beta1.MaxReportedPlacements]
+	}
+	return in
+}

@@ -1,0 +1,201 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
+	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
+)
+
+// writers is how many bindings are written at once.
+const writers = 64
+
+// Reconciler rolls placements out.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes fast (fastclient).
+	Client client.Client
+	// APIReader reads past the cache, to retry a conflicting status write.
+	APIReader client.Reader
+	// Now returns the current time; tests leave it nil.
+	Now func() time.Time
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the rollout controller with a manager.
+func SetupWithManager(mgr ctrl.Manager) error {
+	c, err := fastclient.New(mgr)
+	if err != nil {
+		return err
+	}
+	return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("rollout").
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
+		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+}
+
+func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[placementv1beta1.CRPTrackingLabel]; name != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+	}
+	return nil
+}
+
+// Reconcile takes one rollout step for a placement.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	crp := &placementv1beta1.ClusterResourcePlacement{}
+	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if crp.DeletionTimestamp != nil || crp.Spec.Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
+		// External: another controller moves the bindings.
+		return reconcile.Result{}, nil
+	}
+	latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, crp.Name)
+	if err != nil || latest == nil {
+		return reconcile.Result{}, err
+	}
+	if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, crp.Name,
+		snapshot.Index(latest, placementv1beta1.ResourceIndexLabel)); err != nil || !complete {
+		// The cache has not seen every part of the snapshot yet.
+		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
+	}
+	bindings := &placementv1beta1.ClusterResourceBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+		return reconcile.Result{}, err
+	}
+	as := defaultedApplyStrategy(crp.Spec.Strategy.ApplyStrategy)
+	plan := MakePlan(bindings.Items, latest.Name, as, crp.Spec.Strategy.RollingUpdate, r.now())
+
+	var jobs []func(context.Context) error
+	changed := map[string]bool{}
+	for _, b := range append(append([]*placementv1beta1.ClusterResourceBinding{}, plan.Bind...), plan.Update...) {
+		changed[b.Name] = true
+		jobs = append(jobs, r.pointAtLatest(b, latest.Name, as))
+	}
+	for _, b := range plan.Delete {
+		jobs = append(jobs, func(ctx context.Context) error {
+			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting unscheduled binding %s: %w", b.Name, err)
+			}
+			return nil
+		})
+	}
+	// Bindings left as they are still get their RolloutStarted condition brought up to date.
+	for i := range bindings.Items {
+		b := &bindings.Items[i]
+		if changed[b.Name] || b.DeletionTimestamp != nil || b.Spec.State == placementv1beta1.BindingStateUnscheduled {
+			continue
+		}
+		why := plan.Waiting[b.Name]
+		if needsConditions(b, latest.Name, as, why) {
+			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, latest.Name, as, why) })
+		}
+	}
+	if err := fastclient.RunAll(ctx, writers, jobs); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: plan.RecheckAfter}, nil
+}
+
+// pointAtLatest binds a binding to the latest snapshot and records RolloutStarted.
+func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy) func(context.Context) error {
+	return func(ctx context.Context) error {
+		nb := b.DeepCopy()
+		patch := client.MergeFrom(b.DeepCopy())
+		nb.Spec.State = placementv1beta1.BindingStateBound
+		nb.Spec.ResourceSnapshotName = latest
+		nb.Spec.ApplyStrategy = as.DeepCopy()
+		if err := r.Client.Patch(ctx, nb, patch); err != nil {
+			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, latest, client.IgnoreNotFound(err))
+		}
+		return r.setConditions(ctx, nb, latest, as, "")
+	}
+}
+
+// desiredConditions are the conditions the rollout owns on a binding: RolloutStarted, and
+// Overridden (overrides are not supported yet, so a started rollout has none).
+func desiredConditions(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) []metav1.Condition {
+	if b.Spec.State == placementv1beta1.BindingStateBound && upToDate(b, latest, as) {
+		return []metav1.Condition{
+			{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionTrue,
+				Reason: placementv1beta1.RolloutStartedReason, ObservedGeneration: b.Generation,
+				Message: "the binding points at the latest resource snapshot " + latest},
+			{Type: string(placementv1beta1.ResourceOverriddenConditionType), Status: metav1.ConditionTrue,
+				Reason: placementv1beta1.OverrideNotSpecifiedReason, ObservedGeneration: b.Generation,
+				Message: "no override is specified"},
+		}
+	}
+	if waiting == "" {
+		waiting = "waiting for the rollout"
+	}
+	return []metav1.Condition{{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionFalse,
+		Reason: placementv1beta1.RolloutNotStartedYetReason, ObservedGeneration: b.Generation,
+		Message: "the rollout of resource snapshot " + latest + " has not reached this cluster: " + waiting}}
+}
+
+func needsConditions(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) bool {
+	for _, want := range desiredConditions(b, latest, as, waiting) {
+		have := meta.FindStatusCondition(b.Status.Conditions, want.Type)
+		if have == nil || have.Status != want.Status || have.Reason != want.Reason || have.ObservedGeneration != want.ObservedGeneration || have.Message != want.Message {
+			return true
+		}
+	}
+	return false
+}
+
+// setConditions writes the rollout's conditions, retrying on conflicts with the work
+// generator, which writes the others.
+func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) error {
+	cur := b.DeepCopy()
+	first := true
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if !first {
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(b), cur); err != nil {
+				return client.IgnoreNotFound(err)
+			}
+		}
+		first = false
+		for _, c := range desiredConditions(cur, latest, as, waiting) {
+			meta.SetStatusCondition(&cur.Status.Conditions, c)
+		}
+		if cur.Spec.State != placementv1beta1.BindingStateBound || !upToDate(cur, latest, as) {
+			meta.RemoveStatusCondition(&cur.Status.Conditions, string(placementv1beta1.ResourceOverriddenConditionType))
+		}
+		err := r.Client.Status().Update(ctx, cur)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+}

@@ -1,0 +1,186 @@
+// Package rollout is the hub's rollout controller. For each ClusterResourcePlacement it
+// moves bindings from Scheduled to Bound, points Bound bindings at the latest resource
+// snapshot, and deletes Unscheduled ones, keeping within the rolling update's maxUnavailable
+// and maxSurge. The work generator turns each change into Works; the member agents report
+// back through the bindings' Available condition, which frees the budget for the next step.
+package rollout
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+)
+
+// Defaults of the rolling update, as the CRD defaults them.
+const (
+	defaultMaxUnavailable           = "25%"
+	defaultMaxSurge                 = "25%"
+	defaultUnavailablePeriodSeconds = 60
+)
+
+// Plan is what one rollout step does.
+type Plan struct {
+	// Bind are Scheduled bindings to move to Bound at the latest snapshot.
+	Bind []*placementv1beta1.ClusterResourceBinding
+	// Update are Bound bindings to point at the latest snapshot (or the current apply strategy).
+	Update []*placementv1beta1.ClusterResourceBinding
+	// Delete are Unscheduled bindings to remove.
+	Delete []*placementv1beta1.ClusterResourceBinding
+	// Waiting are bindings held back by the budget, with why.
+	Waiting map[string]string
+	// RecheckAfter is set when an untrackable binding becomes ready by time alone.
+	RecheckAfter time.Duration
+}
+
+// settings are the rolling update's numbers for a target size.
+type settings struct {
+	maxUnavailable, maxSurge int
+	unavailablePeriod        time.Duration
+}
+
+func resolve(ru *placementv1beta1.RollingUpdateConfig, target int) settings {
+	mu := intstr.FromString(defaultMaxUnavailable)
+	ms := intstr.FromString(defaultMaxSurge)
+	period := defaultUnavailablePeriodSeconds
+	if ru != nil {
+		if ru.MaxUnavailable != nil {
+			mu = *ru.MaxUnavailable
+		}
+		if ru.MaxSurge != nil {
+			ms = *ru.MaxSurge
+		}
+		if ru.UnavailablePeriodSeconds != nil {
+			period = *ru.UnavailablePeriodSeconds
+		}
+	}
+	// maxUnavailable rounds down but is at least 1, so a rollout can always proceed;
+	// maxSurge rounds up.
+	u, err := intstr.GetScaledValueFromIntOrPercent(&mu, target, false)
+	if err != nil || u < 1 {
+		u = 1
+	}
+	s, err := intstr.GetScaledValueFromIntOrPercent(&ms, target, true)
+	if err != nil || s < 0 {
+		s = 0
+	}
+	return settings{maxUnavailable: u, maxSurge: s, unavailablePeriod: time.Duration(period) * time.Second}
+}
+
+// ready says whether a binding serves its current spec: Available is True for the current
+// generation, and, when its objects cannot be tracked, has been for unavailablePeriod.
+// wait is how long until an untrackable one becomes ready.
+func ready(b *placementv1beta1.ClusterResourceBinding, period time.Duration, now time.Time) (ok bool, wait time.Duration) {
+	if b.Spec.State == placementv1beta1.BindingStateScheduled || b.Spec.ResourceSnapshotName == "" {
+		return false, 0
+	}
+	c := meta.FindStatusCondition(b.Status.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != b.Generation {
+		return false, 0
+	}
+	if c.Reason == placementv1beta1.WorkNotAvailabilityTrackableReason {
+		if left := c.LastTransitionTime.Add(period).Sub(now); left > 0 {
+			return false, left
+		}
+	}
+	return true, 0
+}
+
+// upToDate says whether a Bound binding holds the latest snapshot and apply strategy.
+func upToDate(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy) bool {
+	return b.Spec.ResourceSnapshotName == latest && applyStrategyEqual(b.Spec.ApplyStrategy, as)
+}
+
+// MakePlan decides one rollout step. bindings are all of the placement's bindings.
+func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy,
+	ru *placementv1beta1.RollingUpdateConfig, now time.Time) Plan {
+	p := Plan{Waiting: map[string]string{}}
+	var scheduled, boundStale, unscheduled []*placementv1beta1.ClusterResourceBinding
+	target, holders, available := 0, 0, 0
+	sorted := make([]*placementv1beta1.ClusterResourceBinding, 0, len(bindings))
+	for i := range bindings {
+		sorted = append(sorted, &bindings[i])
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Spec.TargetCluster < sorted[j].Spec.TargetCluster })
+
+	// The target is the number of clusters the scheduler wants now.
+	for _, b := range sorted {
+		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+			target++
+		}
+	}
+	st := resolve(ru, target)
+	recheck := time.Duration(math.MaxInt64)
+	for _, b := range sorted {
+		ok, wait := ready(b, st.unavailablePeriod, now)
+		if wait > 0 && wait < recheck {
+			recheck = wait
+		}
+		if b.DeletionTimestamp != nil {
+			holders++ // its Works are still being removed
+			continue
+		}
+		switch b.Spec.State {
+		case placementv1beta1.BindingStateScheduled:
+			scheduled = append(scheduled, b)
+		case placementv1beta1.BindingStateBound:
+			holders++
+			if ok {
+				available++
+			}
+			if !upToDate(b, latest, as) {
+				boundStale = append(boundStale, b)
+			}
+		case placementv1beta1.BindingStateUnscheduled:
+			holders++
+			if ok {
+				available++
+			}
+			unscheduled = append(unscheduled, b)
+		}
+	}
+	if recheck != time.Duration(math.MaxInt64) {
+		p.RecheckAfter = recheck
+	}
+
+	// New clusters cost no availability, only surge: at most target+maxSurge clusters hold
+	// the placement at once.
+	for _, b := range scheduled {
+		if holders < target+st.maxSurge {
+			p.Bind = append(p.Bind, b)
+			holders++
+		} else {
+			p.Waiting[b.Name] = "waiting for other clusters to finish, within maxSurge"
+		}
+	}
+
+	// Changes to clusters that are not available anyway cost nothing; changes to available
+	// ones keep at least target-maxUnavailable available.
+	budget := available - (target - st.maxUnavailable)
+	for _, b := range unscheduled {
+		if ok, _ := ready(b, st.unavailablePeriod, now); !ok {
+			p.Delete = append(p.Delete, b)
+		} else if budget > 0 {
+			p.Delete = append(p.Delete, b)
+			budget--
+		} else {
+			p.Waiting[b.Name] = "waiting for other clusters to become available, within maxUnavailable"
+		}
+	}
+	for _, b := range boundStale {
+		if ok, _ := ready(b, st.unavailablePeriod, now); !ok {
+			p.Update = append(p.Update, b)
+		} else if budget > 0 {
+			p.Update = append(p.Update, b)
+			budget--
+		} else {
+			p.Waiting[b.Name] = "waiting for other clusters to become available, within maxUnavailable"
+		}
+	}
+	return p
+}

@@ -1,0 +1,357 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
+	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
+)
+
+const (
+	// writers is how many bindings are written at once.
+	writers = 64
+	// recheckEvery re-runs scheduling now and then, because eligibility also changes with
+	// time alone (a heartbeat that grows old sends no event).
+	recheckEvery = time.Minute
+	// maxNotPickedReported caps the clusters left out that a policy snapshot lists, besides
+	// PickFixed's named ones, to keep the snapshot small in a large fleet.
+	maxNotPickedReported = 20
+)
+
+// Reconciler schedules ClusterResourcePlacements: it reads the latest policy snapshot, picks
+// clusters with the framework, creates or updates one ClusterResourceBinding per picked
+// cluster, marks the others Unscheduled, and writes the decisions to the snapshot's status.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes fast (fastclient).
+	Client    client.Client
+	Framework *Framework
+	// Now returns the current time; tests leave it nil.
+	Now func() time.Time
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the scheduler with a manager.
+func SetupWithManager(mgr ctrl.Manager) error {
+	c, err := fastclient.New(mgr)
+	if err != nil {
+		return err
+	}
+	return (&Reconciler{Client: c, Framework: Default()}).SetupWithManager(mgr)
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("scheduler").
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+			builder.WithPredicates(bindingSpecOrDeletion())).
+		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(r.allPlacements),
+			builder.WithPredicates(memberChangeThatMatters())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+}
+
+func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[placementv1beta1.CRPTrackingLabel]; name != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+	}
+	return nil
+}
+
+func (r *Reconciler) allPlacements(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &placementv1beta1.ClusterResourcePlacementList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "listing placements to reschedule")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: p.Name}})
+	}
+	return out
+}
+
+// bindingSpecOrDeletion passes binding creations, deletions and spec changes, not the
+// status updates the work generator makes all the time.
+func bindingSpecOrDeletion() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+				(e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+		},
+	}
+}
+
+// memberChangeThatMatters passes member changes that can change a decision: labels,
+// taints, deletion, the agent's Joined and Healthy statuses and property values; not the
+// heartbeats, which would otherwise reschedule every placement every minute per member.
+func memberChangeThatMatters() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*clusterv1beta1.MemberCluster)
+			n, ok2 := e.ObjectNew.(*clusterv1beta1.MemberCluster)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return !reflect.DeepEqual(o.Labels, n.Labels) || !equality.Semantic.DeepEqual(o.Spec, n.Spec) ||
+				(o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+				agentStatuses(o) != agentStatuses(n) || propertyValues(o) != propertyValues(n) || eligible(o) != eligible(n)
+		},
+	}
+}
+
+func eligible(mc *clusterv1beta1.MemberCluster) bool {
+	ok, _ := membership.Eligible(mc, time.Now())
+	return ok
+}
+
+func agentStatuses(mc *clusterv1beta1.MemberCluster) string {
+	s := ""
+	for _, a := range mc.Status.AgentStatus {
+		for _, c := range a.Conditions {
+			s += string(a.Type) + c.Type + string(c.Status) + ";"
+		}
+	}
+	return s
+}
+
+func propertyValues(mc *clusterv1beta1.MemberCluster) string {
+	s := fmt.Sprint(len(mc.Status.Properties))
+	for k, v := range mc.Status.Properties {
+		s += string(k) + "=" + v.Value + ";"
+	}
+	for k, v := range mc.Status.ResourceUsage.Available {
+		s += string(k) + "=" + v.String() + ";"
+	}
+	return s
+}
+
+// Reconcile schedules one placement.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	crp := &placementv1beta1.ClusterResourcePlacement{}
+	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if crp.DeletionTimestamp != nil {
+		// The bindings are owned by the placement; garbage collection removes them, and
+		// their work-cleanup finalizer holds them until the Works are gone.
+		return reconcile.Result{}, nil
+	}
+	policySnap, err := snapshot.LatestPolicySnapshot(ctx, r.Client, crp.Name)
+	if err != nil || policySnap == nil {
+		return reconcile.Result{}, err // the placement controller makes the snapshot first
+	}
+	members := &clusterv1beta1.MemberClusterList{}
+	if err := r.Client.List(ctx, members); err != nil {
+		return reconcile.Result{}, err
+	}
+	bindings := &placementv1beta1.ClusterResourceBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+		return reconcile.Result{}, err
+	}
+
+	byCluster := map[string]*placementv1beta1.ClusterResourceBinding{}
+	placed := map[string]bool{}
+	keepPlaced := true
+	for i := range bindings.Items {
+		b := &bindings.Items[i]
+		byCluster[b.Spec.TargetCluster] = b
+		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+			placed[b.Spec.TargetCluster] = true
+			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
+				keepPlaced = false
+			}
+		}
+	}
+
+	policy := policySnap.Spec.Policy.DeepCopy()
+	if policy == nil {
+		policy = &placementv1beta1.PlacementPolicy{PlacementType: placementv1beta1.PickAllPlacementType}
+	}
+	if policy.PlacementType == placementv1beta1.PickNPlacementType {
+		// numberOfClusters is left out of the policy hash, so scaling keeps the snapshot;
+		// the current number is in the snapshot's annotation.
+		if n, err := strconv.Atoi(policySnap.Annotations[placementv1beta1.NumberOfClustersAnnotation]); err == nil {
+			policy.NumberOfClusters = ptrInt32(int32(n))
+		}
+	}
+	res := r.Framework.Schedule(policy, members.Items, placed, keepPlaced, r.now())
+
+	retry, err := r.writeBindings(ctx, crp, policySnap, res, byCluster)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := r.writeDecisions(ctx, policySnap, policy, res); err != nil {
+		return reconcile.Result{}, err
+	}
+	if retry {
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	return reconcile.Result{RequeueAfter: recheckEvery}, nil
+}
+
+func ptrInt32(i int32) *int32 { return &i }
+
+// writeBindings makes the bindings match the result. retry is true when a picked cluster's
+// old binding is still being deleted, so its new one must wait.
+func (r *Reconciler) writeBindings(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement,
+	policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot, res Result,
+	byCluster map[string]*placementv1beta1.ClusterResourceBinding) (retry bool, err error) {
+	var jobs []func(context.Context) error
+	picked := map[string]bool{}
+	for _, d := range res.Picked {
+		picked[d.ClusterName] = true
+		b := byCluster[d.ClusterName]
+		switch {
+		case b == nil:
+			jobs = append(jobs, r.createBinding(crp, policySnap, d))
+		case b.DeletionTimestamp != nil:
+			retry = true
+		case b.Spec.State == placementv1beta1.BindingStateUnscheduled ||
+			b.Spec.SchedulingPolicySnapshotName != policySnap.Name || !equality.Semantic.DeepEqual(b.Spec.ClusterDecision, d):
+			jobs = append(jobs, r.rescheduleBinding(b, policySnap, d))
+		}
+	}
+	for cluster, b := range byCluster {
+		if !picked[cluster] && b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+			jobs = append(jobs, r.unscheduleBinding(b))
+		}
+	}
+	return retry, fastclient.RunAll(ctx, writers, jobs)
+}
+
+func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacement, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+	d placementv1beta1.ClusterDecision) func(context.Context) error {
+	return func(ctx context.Context) error {
+		b := &placementv1beta1.ClusterResourceBinding{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:   placementv1beta1.BindingName(crp.Name, d.ClusterName),
+				Labels: map[string]string{placementv1beta1.CRPTrackingLabel: crp.Name},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(crp,
+					placementv1beta1.GroupVersion.WithKind("ClusterResourcePlacement"))},
+			},
+			Spec: placementv1beta1.ResourceBindingSpec{
+				State:                        placementv1beta1.BindingStateScheduled,
+				SchedulingPolicySnapshotName: policySnap.Name,
+				TargetCluster:                d.ClusterName,
+				ClusterDecision:              d,
+			},
+		}
+		// Garbage collection must not wait on a binding: its own finalizer already holds it.
+		b.OwnerReferences[0].BlockOwnerDeletion = nil
+		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating binding %s for cluster %s: %w", b.Name, d.ClusterName, err)
+		}
+		return nil
+	}
+}
+
+func (r *Reconciler) rescheduleBinding(b *placementv1beta1.ClusterResourceBinding, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+	d placementv1beta1.ClusterDecision) func(context.Context) error {
+	return func(ctx context.Context) error {
+		patch := client.MergeFrom(b.DeepCopy())
+		nb := b.DeepCopy()
+		if nb.Spec.State == placementv1beta1.BindingStateUnscheduled {
+			nb.Spec.State = placementv1beta1.BindingStateScheduled
+		}
+		nb.Spec.SchedulingPolicySnapshotName = policySnap.Name
+		nb.Spec.ClusterDecision = d
+		if err := r.Client.Patch(ctx, nb, patch); err != nil {
+			return fmt.Errorf("updating binding %s: %w", b.Name, err)
+		}
+		return nil
+	}
+}
+
+func (r *Reconciler) unscheduleBinding(b *placementv1beta1.ClusterResourceBinding) func(context.Context) error {
+	return func(ctx context.Context) error {
+		patch := client.MergeFrom(b.DeepCopy())
+		nb := b.DeepCopy()
+		nb.Spec.State = placementv1beta1.BindingStateUnscheduled
+		if err := r.Client.Patch(ctx, nb, patch); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("unscheduling binding %s: %w", b.Name, err)
+		}
+		return nil
+	}
+}
+
+// writeDecisions records the decisions and the Scheduled condition on the policy snapshot.
+func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+	policy *placementv1beta1.PlacementPolicy, res Result) error {
+	updated := policySnap.DeepCopy()
+	decisions := append([]placementv1beta1.ClusterDecision{}, res.Picked...)
+	notPicked := res.NotPicked
+	if policy.PlacementType != placementv1beta1.PickFixedPlacementType && len(notPicked) > maxNotPickedReported {
+		notPicked = notPicked[:maxNotPickedReported]
+	}
+	decisions = append(decisions, notPicked...)
+	if len(decisions) > 1000 {
+		decisions = decisions[:1000]
+	}
+	updated.Status.ClusterDecisions = decisions
+	if g, err := strconv.ParseInt(policySnap.Annotations[placementv1beta1.CRPGenerationAnnotation], 10, 64); err == nil {
+		updated.Status.ObservedCRPGeneration = g
+	}
+	cond := metav1.Condition{Type: placementv1beta1.PolicySnapshotScheduledConditionType, ObservedGeneration: policySnap.Generation}
+	switch {
+	case res.Fulfilled():
+		cond.Status, cond.Reason = metav1.ConditionTrue, placementv1beta1.SchedulingPolicyFulfilledReason
+		cond.Message = fmt.Sprintf("picked %d cluster(s) as the %s policy asks", len(res.Picked), typeOf(policy))
+	default:
+		cond.Status, cond.Reason = metav1.ConditionFalse, placementv1beta1.SchedulingPolicyUnfulfilledReason
+		cond.Message = fmt.Sprintf("the %s policy wants %d cluster(s) but only %d fit; the placement goes to those, and %s",
+			typeOf(policy), res.Wanted, len(res.Picked), unfulfilledHint(res))
+	}
+	meta.SetStatusCondition(&updated.Status.Conditions, cond)
+	if equality.Semantic.DeepEqual(updated.Status, policySnap.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Update(ctx, updated); err != nil {
+		return fmt.Errorf("recording decisions on %s: %w", policySnap.Name, err)
+	}
+	return nil
+}
+
+func typeOf(p *placementv1beta1.PlacementPolicy) placementv1beta1.PlacementType {
+	if p.PlacementType == "" {
+		return placementv1beta1.PickAllPlacementType
+	}
+	return p.PlacementType
+}
+
+func unfulfilledHint(res Result) string {
+	if len(res.NotPicked) == 0 {
+		return "there are no more member clusters"
+	}
+	return "the first cluster left out says why: " + res.NotPicked[0].ClusterName + ": " + res.NotPicked[0].Reason
+}
