@@ -44,10 +44,6 @@ run: build tools ## Start a local fleet of a hub and $(MEMBERS) members in the f
 test: tools verify ## Run unit, integration and e2e tests against real API servers.
 	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test $(GO_TEST_FLAGS) ./...
 
-.PHONY: test-unit
-test-unit: ## Run only the tests that need no API server.
-	go test -count=1 -short ./...
-
 .PHONY: clean
 clean:
 	rm -rf $(BIN)
@@ -55,3 +51,7 @@ clean:
 .PHONY: help
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+.PHONY: bench-lb
+bench-lb: ## Compare throughput through the local L4 data plane with a direct loopback connection.
+	go test -run '^$$' -bench Throughput -benchtime 1x ./internal/loadbalancer/

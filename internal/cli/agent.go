@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,8 @@ it reports that it left and keeps everything placed on the member.`,
 	f.StringVar(&memberKubeconfig, "kubeconfig", "", "kubeconfig of the member cluster (default: KUBECONFIG, ~/.kube/config or in-cluster)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the metrics endpoint; 0 turns it off")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8091", "address of /healthz and /readyz (ready while heartbeats reach the hub); 0 turns it off")
+	f.StringVar(&opts.UpgradeProvider, "upgrade-provider", "", "run this upgrade provider in the agent: local (the local fleet's fake nodes); empty runs none")
+	f.DurationVar(&opts.NodeUpgradeDuration, "node-upgrade-duration", 2*time.Second, "with --upgrade-provider local: how long each node takes to upgrade once drained")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log in development mode, with debug lines")
 	return cmd
 }

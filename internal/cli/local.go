@@ -88,9 +88,11 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, data and logs (default: a new temporary folder, printed)")
 	f.Int32Var(&opts.HeartbeatSeconds, "heartbeat-seconds", 5, "heartbeatPeriodSeconds of each member")
 	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", time.Minute, "how long a deleted member waits for its agent to leave")
+	f.DurationVar(&opts.NodeUpgradeDuration, "node-upgrade-duration", 2*time.Second, "how long the local upgrade provider takes per node")
 	f.BoolVar(&noBuild, "no-build", false, "fail instead of building missing kube binaries")
 	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")
+	f.Var(prefixFlag{&opts.LoadBalancerRange}, "lb-range", "loopback range the local load balancer takes LoadBalancer Service addresses from (default 127.240.0.0/16)")
 	f.BoolVar(&workloads, "workloads", false, "also run, on each member, the workload controllers, a kube-scheduler and kwok (fake kubelets), so that Deployments, StatefulSets and DaemonSets get running pods; builds kube-scheduler and kwok on first use")
 	return cmd
 }
@@ -148,7 +150,7 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: hub and %d members joined in %s\n\n", readyLine, len(fleet.Members), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "%s: hub and %s joined in %s\n\n", readyLine, plural(len(fleet.Members), "member"), time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(stdout, "  export KUBECONFIG=%s\n", filepath.Join(dir, "hub.kubeconfig"))
 	fmt.Fprintf(stdout, "  kubectl get memberclusters --show-labels\n")
 	fmt.Fprintf(stdout, "  flotilla member list\n")
@@ -237,4 +239,12 @@ func processAlive(pid int) bool {
 		return stat[i+2] != 'Z'
 	}
 	return true
+}
+
+// plural spells a count with its noun: "1 member", "3 members".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

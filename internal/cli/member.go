@@ -50,7 +50,10 @@ func newMemberListCommand() *cobra.Command {
 		Short: "List the member clusters with their state and properties",
 		Long: `List the fleet's member clusters: whether each joined and is healthy, the age of its
 last heartbeat, its Kubernetes version, node count and region. -o json or -o yaml prints
-the same rows, with whether each member is eligible for placements and why not.`,
+the same rows, with whether each member is eligible for placements and why not.
+
+The hub is the cluster of --kubeconfig, or else of $KUBECONFIG, ~/.kube/config, or the
+in-cluster service account when run in a pod.`,
 		Example: `  flotilla member list --kubeconfig hub.kubeconfig
   flotilla member list -o json`,
 		Args: cobra.NoArgs,

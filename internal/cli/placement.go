@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
 func newPlacementCommand() *cobra.Command {
@@ -72,14 +71,6 @@ resources and have them available, and the age. -o json or -o yaml prints the sa
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the hub (default: KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
 	return cmd
-}
-
-func hubClient(kubeconfig string) (client.Client, error) {
-	cfg, err := loadConfig(kubeconfig, "hub")
-	if err != nil {
-		return nil, err
-	}
-	return client.New(cfg, client.Options{Scheme: scheme.Scheme})
 }
 
 func policyOf(p *placementv1beta1.ClusterResourcePlacement) (string, string) {
@@ -243,13 +234,6 @@ func printPlacementTree(w io.Writer, p *placementv1beta1.ClusterResourcePlacemen
 		}
 	}
 	return nil
-}
-
-func branch(last bool) string {
-	if last {
-		return "└─"
-	}
-	return "├─"
 }
 
 func conditionLine(c metav1.Condition, label string) string {

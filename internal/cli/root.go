@@ -45,6 +45,7 @@ v1beta1 API for membership and placement.
 
 Daemons:   flotilla hub, flotilla agent
 Local:     flotilla local up | down
+Updates:   flotilla strategy, flotilla updaterun, flotilla gate
 User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -58,6 +59,10 @@ User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		newLocalCommand(),
 		newMemberCommand(),
 		newPlacementCommand(),
+		newStrategyCommand(),
+		newUpdateRunCommand(),
+		newGateCommand(),
+		newServiceCommand(),
 	)
 	return root
 }

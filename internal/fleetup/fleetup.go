@@ -12,14 +12,20 @@ import (
 	"sync"
 	"time"
 
+	"net/netip"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/hub"
+	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
+	"github.com/flotilla-dev/flotilla/internal/providers/local"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -33,8 +39,13 @@ type Options struct {
 	ForceDeleteWait time.Duration
 	// Binaries are the kube components; see localfleet.FindBinaries.
 	Binaries localfleet.Binaries
+	// NodeUpgradeDuration is the local upgrade provider's time per node (0: its default).
+	NodeUpgradeDuration time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// LoadBalancerRange is where the local L4 data plane takes load balancer addresses
+	// from; zero means loadbalancer.DefaultRange (127.240.0.0/16).
+	LoadBalancerRange netip.Prefix
 	// Workloads, when set, runs the workload controllers, a scheduler and kwok on each member
 	// (see localfleet.FindWorkloadBinaries), so placed workloads really become available.
 	Workloads *localfleet.WorkloadBinaries
@@ -49,13 +60,16 @@ type Fleet struct {
 	Hub client.Client
 	// AgentConfigs are the members' own hub identities, by member name.
 	AgentConfigs map[string]*rest.Config
+	// LoadBalancer is the local L4 data plane serving the members' LoadBalancer Services.
+	LoadBalancer *loadbalancer.Balancer
 
-	workResync time.Duration
-	stopHub    context.CancelFunc
-	agents     map[string]context.CancelFunc
-	wg         sync.WaitGroup
-	mu         sync.Mutex
-	errs       []error
+	nodeUpgradeDuration time.Duration
+	workResync          time.Duration
+	stopHub             context.CancelFunc
+	agents              map[string]context.CancelFunc
+	wg                  sync.WaitGroup
+	mu                  sync.Mutex
+	errs                []error
 }
 
 // Up starts the fleet. It returns once every process runs and every member is registered;
@@ -89,8 +103,13 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		return hub.Run(hubCtx, lf.Hub.Config, hub.Options{ForceDeleteWait: opts.ForceDeleteWait})
 	})
 
+	if err := local.WriteCatalogIfMissing(ctx, f.Hub, local.DefaultCatalog(localfleet.KubeVersion)); err != nil {
+		return nil, err
+	}
+	f.nodeUpgradeDuration = opts.NodeUpgradeDuration
 	for i, m := range lf.Members {
-		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1), nil)
+		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1),
+			map[string]string{updatesv1alpha1.ProviderAnnotation: updatesv1alpha1.ProviderLocal})
 		if err != nil {
 			return nil, err
 		}
@@ -98,9 +117,23 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		if err := localfleet.SeedNodes(ctx, m.Config, localfleet.DefaultNodePools(), localfleet.KubeVersion); err != nil {
 			return nil, fmt.Errorf("seeding the nodes of %s: %w", m.Name, err)
 		}
+		if err := local.LabelNodesWithRegion(ctx, m.Config, localfleet.RegionOf(i+1)); err != nil {
+			return nil, fmt.Errorf("labelling the nodes of %s: %w", m.Name, err)
+		}
 		f.StartAgent(m.Name)
 	}
+	f.startLoadBalancer(hubCtx, opts.LoadBalancerRange)
 	return f, nil
+}
+
+// startLoadBalancer runs the local L4 data plane for every member; it stops with the hub.
+func (f *Fleet) startLoadBalancer(ctx context.Context, lbRange netip.Prefix) {
+	members := map[string]*rest.Config{}
+	for _, m := range f.Members {
+		members[m.Name] = m.Config
+	}
+	f.LoadBalancer = loadbalancer.New(loadbalancer.Options{Range: lbRange, Log: ctrllog.Log.WithName("loadbalancer")})
+	f.goRun("load balancer", func() error { return f.LoadBalancer.Run(ctx, members) })
 }
 
 // StartAgent starts the member agent of the named member, as its own hub identity.
@@ -111,7 +144,10 @@ func (f *Fleet) StartAgent(name string) {
 	f.agents[name] = cancel
 	f.mu.Unlock()
 	f.goRun("agent "+name, func() error {
-		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{Name: name, WorkResyncPeriod: f.workResync})
+		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{
+			Name: name, UpgradeProvider: updatesv1alpha1.ProviderLocal, NodeUpgradeDuration: f.nodeUpgradeDuration,
+			WorkResyncPeriod: f.workResync,
+		})
 	})
 }
 

@@ -22,6 +22,9 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/hub/updaterun"
+	"github.com/flotilla-dev/flotilla/internal/hub/upgradeexec"
+	"github.com/flotilla-dev/flotilla/internal/providers"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -35,6 +38,8 @@ type Options struct {
 	HealthAddr  string
 	// LeaderElection makes several hub replicas take turns.
 	LeaderElection bool
+	// UpgradeProviders are the upgrade providers that run in the hub (see internal/providers).
+	UpgradeProviders []providers.Provider
 }
 
 // Env is what every hub controller gets to set itself up.
@@ -46,8 +51,17 @@ type Env struct {
 // controllers lists the hub controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupMembership,
+	setupUpdates,
+	setupNetworking,
 	setupPlacement,
 	setupWorkGenerator,
+}
+
+func setupUpdates(env Env) error {
+	if err := (&updaterun.Reconciler{Client: env.Manager.GetClient()}).SetupWithManager(env.Manager); err != nil {
+		return err
+	}
+	return upgradeexec.Setup(env.Manager, env.Options.UpgradeProviders, 8)
 }
 
 func setupMembership(env Env) error {

@@ -12,13 +12,17 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flotilla-dev/flotilla/config"
+	networkingcrds "github.com/flotilla-dev/flotilla/internal/networking/crds"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -46,11 +50,15 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 	if err := waitEstablished(ctx, c, crds); err != nil {
 		return err
 	}
+	// The MCS API's CRDs come from sigs.k8s.io/mcs-api and may be someone else's already:
+	// they are created when missing and otherwise left as they are.
+	if err := networkingcrds.Ensure(ctx, c, networkingcrds.MCS()); err != nil {
+		return err
+	}
 	return apply(ctx, c, policies)
 }
 
-// Manifests returns every object Install applies, CRDs first; `flotilla hub --print-install`
-// style tooling and the tests read it.
+// Manifests returns every object Install applies, CRDs first; the tests read it.
 func Manifests() ([]*unstructured.Unstructured, error) {
 	crds, err := readManifests(config.CRDs)
 	if err != nil {
@@ -68,17 +76,37 @@ func apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructur
 		obj := obj.DeepCopy()
 		obj.SetManagedFields(nil)
 		obj.SetResourceVersion("")
-		// The RESTMapper learns a kind some moments after its CRD is established; retry briefly.
+		// The RESTMapper learns a kind some moments after its CRD is established, and a fresh
+		// API server may still be starting: retry those briefly, and fail at once on anything
+		// else (a refused manifest, missing permissions) so its message is not hidden behind a
+		// timeout.
 		var lastErr error
 		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			lastErr = c.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership) //nolint:staticcheck // SSA of unstructured manifests
-			return lastErr == nil, nil
+			if lastErr == nil {
+				return true, nil
+			}
+			if retryable(lastErr) {
+				return false, nil
+			}
+			return false, lastErr
 		})
 		if err != nil {
+			if errors.Is(err, lastErr) {
+				return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), lastErr)
+			}
 			return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), errors.Join(err, lastErr))
 		}
 	}
 	return nil
+}
+
+// retryable says whether an apply error is one that goes away by itself: a kind the API server
+// does not serve yet, or a server that is busy or still starting.
+func retryable(err error) bool {
+	return meta.IsNoMatchError(err) || apierrors.IsNotFound(err) || apierrors.IsServiceUnavailable(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsInternalError(err) || utilnet.IsConnectionRefused(err) || utilnet.IsProbableEOF(err)
 }
 
 func waitEstablished(ctx context.Context, c client.Client, crds []*unstructured.Unstructured) error {

@@ -23,6 +23,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
+	"github.com/flotilla-dev/flotilla/internal/member/upgrade"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -34,6 +35,10 @@ type Options struct {
 	// health endpoint serves /healthz and /readyz; /readyz fails while heartbeats fail.
 	MetricsAddr string
 	HealthAddr  string
+	// UpgradeProvider names the upgrade provider that runs in this agent ("local" in the
+	// local fleet); empty runs none. NodeUpgradeDuration is the local provider's time per node.
+	UpgradeProvider     string
+	NodeUpgradeDuration time.Duration
 	// WorkResyncPeriod is how often applied Works are checked for drift; 0 means 30 s.
 	WorkResyncPeriod time.Duration
 }
@@ -58,7 +63,16 @@ type Env struct {
 // controllers lists the member agent's controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupHeartbeat,
+	setupUpgrade,
+	setupNetworking,
 	setupWorkApplier,
+}
+
+func setupUpgrade(env Env) error {
+	return upgrade.Setup(upgrade.Config{
+		Provider: env.Options.UpgradeProvider, MemberName: env.Name, Manager: env.Manager, Member: env.Member,
+		MemberClientset: env.MemberClientset, MemberConfig: env.MemberConfig, NodeDuration: env.Options.NodeUpgradeDuration,
+	})
 }
 
 // NewManager builds the agent's manager. hubCfg is the agent's own identity on the hub;

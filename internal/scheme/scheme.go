@@ -10,6 +10,11 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+
+	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 )
 
 // Scheme knows the built-in kinds and Flotilla's kinds.
@@ -20,4 +25,8 @@ func init() {
 	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
 	utilruntime.Must(clusterv1beta1.AddToScheme(Scheme))
 	utilruntime.Must(placementv1beta1.AddToScheme(Scheme))
+	utilruntime.Must(updatesv1alpha1.AddToScheme(Scheme))
+	utilruntime.Must(networkingv1alpha1.AddToScheme(Scheme))
+	utilruntime.Must(mcsv1beta1.Install(Scheme))
+	utilruntime.Must(mcsv1alpha1.Install(Scheme))
 }

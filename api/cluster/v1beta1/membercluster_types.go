@@ -18,6 +18,7 @@ import (
 // +kubebuilder:printcolumn:name="Available-CPU",type=string,JSONPath=`.status.resourceUsage.available.cpu`
 // +kubebuilder:printcolumn:name="Available-Memory",type=string,JSONPath=`.status.resourceUsage.available.memory`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name: a member name must be a DNS label (lowercase letters, digits and '-', no dots), because its hub namespace fleet-member-<name> is named after it; choose such a name"
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="metadata.name: a member name may have at most 50 characters, because its hub namespace fleet-member-<name> must be a DNS label; choose a shorter name"
 type MemberCluster struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -57,6 +57,8 @@ func TestMemberClusterValidation(t *testing.T) {
 			refused: []string{"spec.identity"}},
 		{name: "name too long for its namespace", obj: memberCluster(strings.Repeat("a", 51), map[string]any{"identity": identity()}),
 			refused: []string{"metadata.name", "at most 50 characters"}},
+		{name: "name with a dot", obj: memberCluster("east.prod", map[string]any{"identity": identity()}),
+			refused: []string{"metadata.name", "DNS label"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -193,6 +193,10 @@ func (r *Reconciler) copyAgentStatus(mc *clusterv1beta1.MemberCluster, imc *clus
 			ReasonJoined, ReasonNotJoined, ReasonJoinUnknown)
 		healthy = fromAgent(healthy, meta.FindStatusCondition(agent.Conditions, clusterv1beta1.ConditionHealthy),
 			ReasonHealthy, ReasonUnhealthy, ReasonHealthUnknown)
+		// Joined=False after a Leave is a finished leave, not a failed join.
+		if left, _ := agentLeft(imc); left && joined.Status == metav1.ConditionFalse {
+			joined.Reason = ReasonLeft
+		}
 		// An agent that stops reporting cannot say so: three missed heartbeats make the
 		// member's health unknown.
 		if joined.Status == metav1.ConditionTrue {
@@ -266,6 +270,10 @@ func (r *Reconciler) leave(ctx context.Context, mc *clusterv1beta1.MemberCluster
 			log.FromContext(ctx).Info("force-deleting member whose agent did not leave", "member", mc.Name, "waited", waited)
 		} else {
 			log.FromContext(ctx).Info("member agent left", "member", mc.Name, "message", leftMessage)
+			r.copyAgentStatus(mc, imc)
+			if err := r.updateStatus(ctx, mc); err != nil {
+				return reconcile.Result{}, err
+			}
 		}
 	}
 

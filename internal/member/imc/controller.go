@@ -28,11 +28,10 @@ import (
 
 // Condition reasons the member agent reports, as KubeFleet's member agent spells them.
 const (
-	ReasonJoined          = "InternalMemberClusterJoined"
-	ReasonLeft            = "InternalMemberClusterLeft"
-	ReasonHealthy         = "InternalMemberClusterHealthy"
-	ReasonUnhealthy       = "InternalMemberClusterUnhealthy"
-	ReasonPropertiesStale = "PropertiesNotCollected"
+	ReasonJoined    = "InternalMemberClusterJoined"
+	ReasonLeft      = "InternalMemberClusterLeft"
+	ReasonHealthy   = "InternalMemberClusterHealthy"
+	ReasonUnhealthy = "InternalMemberClusterUnhealthy"
 )
 
 // Reconciler reconciles the member's own InternalMemberCluster on the hub.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
@@ -72,8 +73,10 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 
 	agentOf := func(g Gomega) *clusterv1beta1.AgentStatus {
 		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(record), record)).To(Succeed())
-		g.Expect(record.Status.AgentStatus).To(HaveLen(1))
-		return &record.Status.AgentStatus[0]
+		// The networking agents report their own entries next to the MemberAgent's.
+		agent := membership.AgentStatusOf(record.Status.AgentStatus, clusterv1beta1.MemberAgent)
+		g.Expect(agent).NotTo(BeNil(), "no MemberAgent entry in %+v", record.Status.AgentStatus)
+		return agent
 	}
 	var first time.Time
 	g.Eventually(func(g Gomega) {

@@ -1,0 +1,289 @@
+// Package updaterun is the hub's update-run orchestrator. A pure state machine (machine.go)
+// decides each step; the reconciler here gathers the facts it needs (the strategy, the
+// members with a provider and their MemberUpgradeProfiles, the run's MemberUpdates and
+// Gates), applies the machine's plan, and writes the status.
+package updaterun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+)
+
+// strategyIndex indexes runs by the UpdateStrategy they name.
+const strategyIndex = "spec.updateStrategyName"
+
+// Reconciler runs UpdateRuns.
+type Reconciler struct {
+	Client client.Client
+	// Reader reads the run itself, uncached: the run's status is written only here, and
+	// a step taken on a stale copy would only end in a conflict. Default: Client.
+	Reader client.Reader
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// SetupWithManager registers the reconciler.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Reader == nil {
+		r.Reader = mgr.GetAPIReader()
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &updatesv1alpha1.UpdateRun{}, strategyIndex, func(o client.Object) []string {
+		if name := o.(*updatesv1alpha1.UpdateRun).Spec.UpdateStrategyName; name != "" {
+			return []string{name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	byRunLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		if run := o.GetLabels()[updatesv1alpha1.RunLabel]; run != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: run}}}
+		}
+		return nil
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("updaterun").
+		For(&updatesv1alpha1.UpdateRun{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&updatesv1alpha1.MemberUpdate{}, byRunLabel).
+		Watches(&updatesv1alpha1.Gate{}, byRunLabel).
+		Watches(&updatesv1alpha1.UpdateStrategy{}, handler.EnqueueRequestsFromMapFunc(r.runsOfStrategy)).
+		WithOptions(controllerOptions()).
+		Complete(r)
+}
+
+func (r *Reconciler) runsOfStrategy(ctx context.Context, o client.Object) []reconcile.Request {
+	var runs updatesv1alpha1.UpdateRunList
+	if err := r.Client.List(ctx, &runs, client.MatchingFields{strategyIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, run := range runs.Items {
+		// Only runs that have not copied their strategy yet care about it.
+		if run.Status.StrategySnapshot == nil {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: run.Name}})
+		}
+	}
+	return out
+}
+
+// Reconcile takes one step of a run.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	run := &updatesv1alpha1.UpdateRun{}
+	if err := r.Client.Get(ctx, req.NamespacedName, run); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Reader.Get(ctx, req.NamespacedName, run); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if run.DeletionTimestamp != nil || (run.Status.State == updatesv1alpha1.StateCompleted && run.Status.ObservedGeneration == run.Generation) {
+		return ctrl.Result{}, nil
+	}
+	facts, err := r.facts(ctx, run)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	plan := Advance(run, facts)
+	if err := r.ensureOperations(ctx, run, plan.Operations, facts.Operations); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, g := range plan.Gates {
+		if err := r.ensureGate(ctx, run, g); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	for _, name := range plan.SkipGates {
+		if err := r.skipGate(ctx, name); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if !equality.Semantic.DeepEqual(run.Status, plan.Status) {
+		run.Status = plan.Status
+		if err := r.Client.Status().Update(ctx, run); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
+}
+
+// facts reads what the machine needs. Members and profiles come from the cache, so this
+// stays cheap for a thousand members.
+func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) (Facts, error) {
+	f := Facts{
+		Now:        r.Now(),
+		Members:    map[string]*MemberFacts{},
+		Operations: map[string]*updatesv1alpha1.MemberUpdateStatus{},
+		Gates:      map[string]updatesv1alpha1.GateState{},
+	}
+	if name := run.Spec.UpdateStrategyName; name != "" && run.Spec.Strategy == nil {
+		s := &updatesv1alpha1.UpdateStrategy{}
+		err := r.Client.Get(ctx, client.ObjectKey{Name: name}, s)
+		switch {
+		case err == nil:
+			f.Strategy = &s.Spec
+		case apierrors.IsNotFound(err):
+			f.StrategyError = fmt.Sprintf("UpdateStrategy %q not found: create it, or fix spec.updateStrategyName", name)
+		default:
+			return f, err
+		}
+	}
+	if (run.Status.State == "" || run.Status.State == updatesv1alpha1.StateNotStarted) && run.Spec.State != updatesv1alpha1.RequestRunning {
+		return f, nil
+	}
+	var members clusterv1beta1.MemberClusterList
+	if err := r.Client.List(ctx, &members); err != nil {
+		return f, err
+	}
+	for _, mc := range members.Items {
+		provider := mc.Annotations[updatesv1alpha1.ProviderAnnotation]
+		if provider == "" || mc.DeletionTimestamp != nil {
+			continue
+		}
+		f.Members[mc.Name] = &MemberFacts{
+			Name: mc.Name, Group: mc.Labels[updatesv1alpha1.GroupLabel], Provider: provider,
+			SimulateFailure: mc.Annotations[updatesv1alpha1.SimulateFailureAnnotation] == "true",
+		}
+	}
+	var profiles updatesv1alpha1.MemberUpgradeProfileList
+	if err := r.Client.List(ctx, &profiles); err != nil {
+		return f, err
+	}
+	for i := range profiles.Items {
+		p := &profiles.Items[i]
+		if mf := f.Members[p.Name]; mf != nil && p.Namespace == clusterv1beta1.NamespaceForMember(p.Name) {
+			mf.Profile = &p.Status
+		}
+	}
+	var ops updatesv1alpha1.MemberUpdateList
+	if err := r.Client.List(ctx, &ops, client.MatchingLabels{updatesv1alpha1.RunLabel: run.Name}); err != nil {
+		return f, err
+	}
+	for i := range ops.Items {
+		op := &ops.Items[i]
+		if metav1.IsControlledBy(op, run) {
+			f.Operations[op.Labels[updatesv1alpha1.MemberLabel]] = &op.Status
+		}
+	}
+	var gates updatesv1alpha1.GateList
+	if err := r.Client.List(ctx, &gates, client.MatchingLabels{updatesv1alpha1.RunLabel: run.Name}); err != nil {
+		return f, err
+	}
+	for _, g := range gates.Items {
+		if metav1.IsControlledBy(&g, run) {
+			f.Gates[g.Name] = g.Spec.State
+		}
+	}
+	return f, nil
+}
+
+func owner(run *updatesv1alpha1.UpdateRun) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion: updatesv1alpha1.GroupVersion.String(), Kind: "UpdateRun", Name: run.Name, UID: run.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(false),
+	}
+}
+
+// ensureOperations creates the MemberUpdates the plan asks for and the cache does not hold
+// yet, several at once: a stage of a large fleet starts many members in one step.
+func (r *Reconciler) ensureOperations(ctx context.Context, run *updatesv1alpha1.UpdateRun, ops []Operation, have map[string]*updatesv1alpha1.MemberUpdateStatus) error {
+	var todo []Operation
+	for _, op := range ops {
+		if have[op.Member] == nil {
+			todo = append(todo, op)
+		}
+	}
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, createParallelism)
+	for i, op := range todo {
+		wg.Add(1)
+		limit <- struct{}{}
+		go func() {
+			defer func() { <-limit; wg.Done() }()
+			errs[i] = r.ensureOperation(ctx, run, op)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// createParallelism bounds the MemberUpdates created at once.
+const createParallelism = 16
+
+func (r *Reconciler) ensureOperation(ctx context.Context, run *updatesv1alpha1.UpdateRun, op Operation) error {
+	mu := &updatesv1alpha1.MemberUpdate{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: run.Name, Namespace: clusterv1beta1.NamespaceForMember(op.Member),
+			Labels:          map[string]string{updatesv1alpha1.RunLabel: run.Name, updatesv1alpha1.MemberLabel: op.Member},
+			OwnerReferences: []metav1.OwnerReference{owner(run)},
+		},
+		Spec: op.Spec,
+	}
+	if op.SimulateFailure {
+		mu.Annotations = map[string]string{updatesv1alpha1.SimulateFailureAnnotation: "true"}
+	}
+	err := r.Client.Create(ctx, mu)
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating the MemberUpdate of %s: %w", op.Member, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) ensureGate(ctx context.Context, run *updatesv1alpha1.UpdateRun, g GateToEnsure) error {
+	gate := &updatesv1alpha1.Gate{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: g.Name, Labels: map[string]string{updatesv1alpha1.RunLabel: run.Name},
+			OwnerReferences: []metav1.OwnerReference{owner(run)},
+		},
+		Spec: updatesv1alpha1.GateSpec{
+			Type: updatesv1alpha1.GateTypeApproval, DisplayName: g.DisplayName, Target: g.Target, State: updatesv1alpha1.GatePending,
+		},
+	}
+	err := r.Client.Create(ctx, gate)
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+func (r *Reconciler) skipGate(ctx context.Context, name string) error {
+	gate := &updatesv1alpha1.Gate{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, gate); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if gate.Spec.State != updatesv1alpha1.GatePending {
+		return nil
+	}
+	before := gate.DeepCopy()
+	gate.Spec.State = updatesv1alpha1.GateSkipped
+	return r.Client.Patch(ctx, gate, client.MergeFrom(before))
+}

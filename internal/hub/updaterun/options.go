@@ -1,0 +1,11 @@
+package updaterun
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+)
+
+// controllerOptions lets several runs progress at once; each run is one key, so a run's
+// steps never overlap.
+func controllerOptions() controller.Options {
+	return controller.Options{MaxConcurrentReconciles: 4}
+}
