@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -115,7 +116,10 @@ func SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").
-		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
+			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+			}}))).
 		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
@@ -218,9 +222,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if crp.DeletionTimestamp != nil {
-		// The bindings are owned by the placement; garbage collection removes them, and
-		// their work-cleanup finalizer holds them until the Works are gone.
-		return reconcile.Result{}, nil
+		return r.cleanUp(ctx, crp)
+	}
+	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
+		patch := client.MergeFrom(crp.DeepCopy())
+		controllerutil.AddFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
+		if err := r.Client.Patch(ctx, crp, patch); err != nil {
+			return reconcile.Result{}, fmt.Errorf("adding the scheduler's finalizer to %s: %w", crp.Name, err)
+		}
 	}
 	policySnap, err := snapshot.LatestPolicySnapshot(ctx, r.Client, crp.Name)
 	if err != nil || policySnap == nil {
@@ -288,6 +297,47 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 func ptrInt32(i int32) *int32 { return &i }
+
+// cleanUp deletes a deleted placement's bindings and lets the placement go once they are
+// gone. Each binding is held by the work generator until its Works are removed, so when the
+// placement disappears, the members have let go of what it placed. (The bindings are also
+// owned by the placement, but garbage collection can take long to notice a kind it learned
+// recently; this does not wait for it.)
+func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement) (reconcile.Result, error) {
+	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
+		return reconcile.Result{}, nil
+	}
+	bindings := &placementv1beta1.ClusterResourceBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+		return reconcile.Result{}, err
+	}
+	var jobs []func(context.Context) error
+	for i := range bindings.Items {
+		b := &bindings.Items[i]
+		if b.DeletionTimestamp != nil {
+			continue
+		}
+		jobs = append(jobs, func(ctx context.Context) error {
+			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting binding %s of deleted placement %s: %w", b.Name, crp.Name, err)
+			}
+			return nil
+		})
+	}
+	if err := fastclient.RunAll(ctx, writers, jobs); err != nil {
+		return reconcile.Result{}, err
+	}
+	if len(bindings.Items) > 0 {
+		// Binding deletions are watched; the recheck is a backstop.
+		return reconcile.Result{RequeueAfter: 5 * time.Second}, nil
+	}
+	patch := client.MergeFrom(crp.DeepCopy())
+	controllerutil.RemoveFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
+	if err := r.Client.Patch(ctx, crp, patch); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	return reconcile.Result{}, nil
+}
 
 // writeBindings makes the bindings match the result. retry is true when a picked cluster's
 // old binding is still being deleted, so its new one must wait.
