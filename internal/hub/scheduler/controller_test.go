@@ -253,7 +253,9 @@ func TestPickFixedRealAndUnknownNames(t *testing.T) {
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
 		g.Expect(b.DeletionTimestamp).NotTo(BeNil())
 	}, wait).Should(Succeed())
-	g.Consistently(func() error { return c.Get(ctx, client.ObjectKey{Name: "fixed"}, &placementv1beta1.ClusterResourcePlacement{}) }, "1s").Should(Succeed())
+	g.Consistently(func() error {
+		return c.Get(ctx, client.ObjectKey{Name: "fixed"}, &placementv1beta1.ClusterResourcePlacement{})
+	}, "1s").Should(Succeed())
 	g.Eventually(func() error {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
 			return err
