@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -161,6 +162,9 @@ func SeedNodes(ctx context.Context, member *rest.Config, pools []NodePool, kubel
 			}}
 			created, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
+				if err := liftNotReadyTaint(ctx, cs, name); err != nil {
+					return err
+				}
 				continue
 			}
 			if err != nil {
@@ -187,10 +191,52 @@ func SeedNodes(ctx context.Context, member *rest.Config, pools []NodePool, kubel
 					Message: "simulated by the Flotilla local fleet", LastHeartbeatTime: now, LastTransitionTime: now,
 				}},
 			}
-			if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			status := created.Status
+			// kwok (with --workloads) may touch a new node at once; retry on its writes.
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				latest, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				latest.Status = status
+				_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("setting the status of node %s: %w", name, err)
 			}
+			if err := liftNotReadyTaint(ctx, cs, name); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// liftNotReadyTaint removes the not-ready taint the API server puts on every new node until
+// the node lifecycle controller sees it Ready. The local fleet runs no such controller (no
+// kubelet sends heartbeats), so without this no pod would ever be scheduled (--workloads).
+func liftNotReadyTaint(ctx context.Context, cs kubernetes.Interface, name string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var taints []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if t.Key != corev1.TaintNodeNotReady {
+				taints = append(taints, t)
+			}
+		}
+		if len(taints) == len(node.Spec.Taints) {
+			return nil
+		}
+		node.Spec.Taints = taints
+		_, err = cs.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("removing the not-ready taint of node %s: %w", name, err)
 	}
 	return nil
 }

@@ -43,6 +43,36 @@ type Reconciler struct {
 	mu       sync.Mutex
 	queue    workqueue.TypedRateLimitingInterface[reconcile.Request]
 	interest map[string]*Selection // by placement: what its last selection watched
+	// lastWrite is when each placement's status was last written, to space out the writes
+	// of large statuses.
+	lastWrite map[string]time.Time
+}
+
+// largeStatus is the number of per-member statuses above which status writes are spaced by
+// largeStatusInterval: such a status is hundreds of kilobytes, and during a rollout over
+// many members it would otherwise be rewritten several times a second.
+const (
+	largeStatus         = 100
+	largeStatusInterval = time.Second
+)
+
+// writeDelay says how long to wait before writing a status of n member entries.
+func (r *Reconciler) writeDelay(name string, n int) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n <= largeStatus {
+		return 0
+	}
+	if since := time.Since(r.lastWrite[name]); since < largeStatusInterval {
+		return largeStatusInterval - since
+	}
+	return 0
+}
+
+func (r *Reconciler) wroteStatus(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastWrite[name] = time.Now()
 }
 
 // SetupWithManager builds the controller and its resource watcher and registers both.
@@ -61,6 +91,7 @@ func SetupWithManager(mgr ctrl.Manager) error {
 // SetupWithManager registers the controller; r.Watcher must be added to the manager.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.interest = map[string]*Selection{}
+	r.lastWrite = map[string]time.Time{}
 	r.Watcher.OnChange = r.resourceChanged
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("clusterresourceplacement").
@@ -68,7 +99,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
-		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
+		Watches(&placementv1beta1.ClusterResourceBinding{}, coalescedParent{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.crdChanged)).
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.mu.Lock()
@@ -85,6 +116,37 @@ func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
 	}
 	return nil
+}
+
+// statusCoalescing is how long binding changes are gathered before a placement's status is
+// rewritten: a rollout over many members changes every binding within moments, and one
+// status write for the lot is much cheaper than one each (the status lists every member).
+const statusCoalescing = 200 * time.Millisecond
+
+// coalescedParent enqueues a binding's placement after statusCoalescing; the work queue
+// folds the events of that window into one reconcile.
+type coalescedParent struct{}
+
+func (coalescedParent) add(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	for _, req := range parentCRP(context.Background(), o) {
+		q.AddAfter(req, statusCoalescing)
+	}
+}
+
+func (h coalescedParent) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.add(e.Object, q)
+}
+
+func (h coalescedParent) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.add(e.ObjectNew, q)
+}
+
+func (h coalescedParent) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.add(e.Object, q)
+}
+
+func (h coalescedParent) Generic(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.add(e.Object, q)
 }
 
 // crdChanged forgets the discovered types and rechecks every placement: a new CRD can make
@@ -135,6 +197,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			r.setInterest(req.Name, nil)
+			r.mu.Lock()
+			delete(r.lastWrite, req.Name)
+			r.mu.Unlock()
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
@@ -170,7 +235,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 
 	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	// Read-only: the status is built from copies of what it needs.
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	in.bindings = bindings.Items
@@ -178,10 +244,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if equality.Semantic.DeepEqual(status, crp.Status) {
 		return reconcile.Result{}, nil
 	}
+	if wait := r.writeDelay(crp.Name, len(status.PlacementStatuses)); wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
+	}
 	crp.Status = status
 	if err := r.Client.Status().Update(ctx, crp); err != nil {
 		return reconcile.Result{}, err
 	}
+	r.wroteStatus(crp.Name)
 	return reconcile.Result{}, nil
 }
 

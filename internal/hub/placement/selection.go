@@ -115,6 +115,18 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 		if err != nil {
 			return nil, err
 		}
+		// Start every informer before waiting for any, so that they list in parallel.
+		var unsynced error
+		for _, k := range kinds {
+			if _, synced, err := s.watcher.Lister(k.GVR); err != nil {
+				return nil, err
+			} else if !synced && unsynced == nil {
+				unsynced = &notSyncedError{k.GVR}
+			}
+		}
+		if unsynced != nil {
+			return nil, unsynced
+		}
 		for _, k := range kinds {
 			for ns := range out.Namespaces {
 				objs, synced, err := s.watcher.ByNamespace(k.GVR, ns)

@@ -134,9 +134,11 @@ func buildStatus(in statusInput) placementv1beta1.ClusterResourcePlacementStatus
 				break
 			}
 		}
-		ps.FailedPlacements = capped(b.Status.FailedPlacements)
-		ps.DriftedPlacements = cappedDrift(b.Status.DriftedPlacements)
-		ps.DiffedPlacements = cappedDiff(b.Status.DiffedPlacements)
+		// Copies: the bindings are the cache's own objects.
+		bs := b.Status.DeepCopy()
+		ps.FailedPlacements = capped(bs.FailedPlacements)
+		ps.DriftedPlacements = cappedDrift(bs.DriftedPlacements)
+		ps.DiffedPlacements = cappedDiff(bs.DiffedPlacements)
 		st.PlacementStatuses = append(st.PlacementStatuses, ps)
 	}
 	// Members a PickN or PickFixed policy could not find.

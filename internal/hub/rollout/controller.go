@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +35,77 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Now returns the current time; tests leave it nil.
 	Now func() time.Time
+
+	// written remembers, by binding, the generation and condition message this controller
+	// last wrote, so that a reconcile that runs before the cache shows the write does not
+	// write it again.
+	mu      sync.Mutex
+	written map[string]writtenConditions
+	// pointed remembers the bindings pointed at a snapshot recently, so that they are not
+	// patched again while the cache still shows them as they were.
+	pointed map[string]pointedAt
+}
+
+type pointedAt struct {
+	snapshot string
+	at       time.Time
+}
+
+const expectationTTL = 30 * time.Second
+
+func (r *Reconciler) rememberPointed(name, snap string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pointed == nil {
+		r.pointed = map[string]pointedAt{}
+	}
+	r.pointed[name] = pointedAt{snapshot: snap, at: time.Now()}
+}
+
+// recentlyPointed says whether the binding was pointed at snap moments ago; it forgets the
+// entry once the cache shows the binding at snap, or after expectationTTL.
+func (r *Reconciler) recentlyPointed(b *placementv1beta1.ClusterResourceBinding, snap string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.pointed[b.Name]
+	if !ok {
+		return false
+	}
+	if time.Since(p.at) > expectationTTL || (b.Spec.State == placementv1beta1.BindingStateBound && b.Spec.ResourceSnapshotName == p.snapshot) || p.snapshot != snap {
+		delete(r.pointed, b.Name)
+		return false
+	}
+	return true
+}
+
+type writtenConditions struct {
+	generation int64
+	message    string
+}
+
+func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.written == nil {
+		r.written = map[string]writtenConditions{}
+	}
+	r.written[b.Name] = writtenConditions{generation: b.Generation, message: message}
+}
+
+// alreadyWritten says whether the conditions for this generation and message were written,
+// and forgets entries the cache has caught up with.
+func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, message string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.written[b.Name]
+	if !ok {
+		return false
+	}
+	if b.Generation > w.generation {
+		delete(r.written, b.Name)
+		return false
+	}
+	return w.message == message
 }
 
 func (r *Reconciler) now() time.Time {
@@ -90,8 +162,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// The cache has not seen every part of the snapshot yet.
 		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
 	}
+	// Read-only: every write below works on a copy.
 	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	as := defaultedApplyStrategy(crp.Spec.Strategy.ApplyStrategy)
@@ -101,11 +174,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	changed := map[string]bool{}
 	for _, b := range append(append([]*placementv1beta1.ClusterResourceBinding{}, plan.Bind...), plan.Update...) {
 		changed[b.Name] = true
+		if r.recentlyPointed(b, latest.Name) {
+			continue
+		}
 		jobs = append(jobs, r.pointAtLatest(b, latest.Name, as))
 	}
 	for _, b := range plan.Delete {
 		jobs = append(jobs, func(ctx context.Context) error {
-			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+			gone := &placementv1beta1.ClusterResourceBinding{ObjectMeta: metav1.ObjectMeta{Name: b.Name}}
+			if err := r.Client.Delete(ctx, gone, client.Preconditions{UID: &b.UID}); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("deleting unscheduled binding %s: %w", b.Name, err)
 			}
 			return nil
@@ -118,7 +195,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			continue
 		}
 		why := plan.Waiting[b.Name]
-		if needsConditions(b, latest.Name, as, why) {
+		if needsConditions(b, latest.Name, as, why) && !r.alreadyWritten(b, conditionsMessage(b, latest.Name, as, why)) {
 			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, latest.Name, as, why) })
 		}
 	}
@@ -139,6 +216,7 @@ func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, l
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
 			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, latest, client.IgnoreNotFound(err))
 		}
+		r.rememberPointed(b.Name, latest)
 		return r.setConditions(ctx, nb, latest, as, "")
 	}
 }
@@ -162,6 +240,10 @@ func desiredConditions(b *placementv1beta1.ClusterResourceBinding, latest string
 	return []metav1.Condition{{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionFalse,
 		Reason: placementv1beta1.RolloutNotStartedYetReason, ObservedGeneration: b.Generation,
 		Message: "the rollout of resource snapshot " + latest + " has not reached this cluster: " + waiting}}
+}
+
+func conditionsMessage(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) string {
+	return desiredConditions(b, latest, as, waiting)[0].Message
 }
 
 func needsConditions(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) bool {
@@ -195,6 +277,9 @@ func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.Clus
 		err := r.Client.Status().Update(ctx, cur)
 		if apierrors.IsNotFound(err) {
 			return nil
+		}
+		if err == nil {
+			r.wrote(cur, conditionsMessage(cur, latest, as, waiting))
 		}
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -48,6 +50,50 @@ type Reconciler struct {
 	Framework *Framework
 	// Now returns the current time; tests leave it nil.
 	Now func() time.Time
+
+	// created remembers the bindings this scheduler created recently, by placement, until
+	// the cache shows them: without it, a reconcile that runs before the cache caught up
+	// would create them again (and fail with AlreadyExists, a wasted request each).
+	mu      sync.Mutex
+	created map[string]map[string]createdBinding
+}
+
+type createdBinding struct {
+	binding *placementv1beta1.ClusterResourceBinding
+	at      time.Time
+}
+
+// expectationTTL bounds how long a created binding is assumed to exist without the cache
+// showing it.
+const expectationTTL = 30 * time.Second
+
+func (r *Reconciler) remember(crp string, b *placementv1beta1.ClusterResourceBinding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.created == nil {
+		r.created = map[string]map[string]createdBinding{}
+	}
+	if r.created[crp] == nil {
+		r.created[crp] = map[string]createdBinding{}
+	}
+	r.created[crp][b.Spec.TargetCluster] = createdBinding{binding: b, at: time.Now()}
+}
+
+// addExpected adds to byCluster the bindings created recently that the cache does not show
+// yet, and forgets those it shows.
+func (r *Reconciler) addExpected(crp string, byCluster map[string]*placementv1beta1.ClusterResourceBinding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for cluster, cb := range r.created[crp] {
+		if _, seen := byCluster[cluster]; seen || time.Since(cb.at) > expectationTTL {
+			delete(r.created[crp], cluster)
+			continue
+		}
+		byCluster[cluster] = cb.binding
+	}
+	if len(r.created[crp]) == 0 {
+		delete(r.created, crp)
+	}
 }
 
 func (r *Reconciler) now() time.Time {
@@ -70,7 +116,10 @@ func SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").
-		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
+			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+			}}))).
 		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
@@ -101,13 +150,23 @@ func (r *Reconciler) allPlacements(ctx context.Context, _ client.Object) []recon
 	return out
 }
 
-// bindingSpecOrDeletion passes binding creations, deletions and spec changes, not the
-// status updates the work generator makes all the time.
+// bindingSpecOrDeletion passes what can leave a picked cluster without its binding: a
+// binding being deleted or gone, or its state or decision changed by someone else. Not the
+// status updates the work generator makes all the time, not the rollout moving bindings to
+// Bound, nor creations (the scheduler makes them itself).
 func bindingSpecOrDeletion() predicate.Predicate {
 	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
 		UpdateFunc: func(e event.UpdateEvent) bool {
-			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
-				(e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+			o, ok1 := e.ObjectOld.(*placementv1beta1.ClusterResourceBinding)
+			n, ok2 := e.ObjectNew.(*placementv1beta1.ClusterResourceBinding)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+				(n.Spec.State == placementv1beta1.BindingStateUnscheduled) != (o.Spec.State == placementv1beta1.BindingStateUnscheduled) ||
+				!equality.Semantic.DeepEqual(o.Spec.ClusterDecision, n.Spec.ClusterDecision) ||
+				o.Spec.SchedulingPolicySnapshotName != n.Spec.SchedulingPolicySnapshotName
 		},
 	}
 }
@@ -163,20 +222,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if crp.DeletionTimestamp != nil {
-		// The bindings are owned by the placement; garbage collection removes them, and
-		// their work-cleanup finalizer holds them until the Works are gone.
-		return reconcile.Result{}, nil
+		return r.cleanUp(ctx, crp)
+	}
+	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
+		patch := client.MergeFrom(crp.DeepCopy())
+		controllerutil.AddFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
+		if err := r.Client.Patch(ctx, crp, patch); err != nil {
+			return reconcile.Result{}, fmt.Errorf("adding the scheduler's finalizer to %s: %w", crp.Name, err)
+		}
 	}
 	policySnap, err := snapshot.LatestPolicySnapshot(ctx, r.Client, crp.Name)
 	if err != nil || policySnap == nil {
 		return reconcile.Result{}, err // the placement controller makes the snapshot first
 	}
+	// The lists are read-only here (writes work on copies), so the cache's objects are not
+	// copied: with 1,000 members that is most of a reconcile's cost.
 	members := &clusterv1beta1.MemberClusterList{}
-	if err := r.Client.List(ctx, members); err != nil {
+	if err := r.Client.List(ctx, members, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 
@@ -188,6 +254,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		byCluster[b.Spec.TargetCluster] = b
 		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
 			placed[b.Spec.TargetCluster] = true
+			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
+				keepPlaced = false
+			}
+		}
+	}
+
+	r.addExpected(crp.Name, byCluster)
+	for cluster, b := range byCluster {
+		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled && !placed[cluster] {
+			placed[cluster] = true
 			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
 				keepPlaced = false
 			}
@@ -221,6 +297,47 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 func ptrInt32(i int32) *int32 { return &i }
+
+// cleanUp deletes a deleted placement's bindings and lets the placement go once they are
+// gone. Each binding is held by the work generator until its Works are removed, so when the
+// placement disappears, the members have let go of what it placed. (The bindings are also
+// owned by the placement, but garbage collection can take long to notice a kind it learned
+// recently; this does not wait for it.)
+func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement) (reconcile.Result, error) {
+	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
+		return reconcile.Result{}, nil
+	}
+	bindings := &placementv1beta1.ClusterResourceBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+		return reconcile.Result{}, err
+	}
+	var jobs []func(context.Context) error
+	for i := range bindings.Items {
+		b := &bindings.Items[i]
+		if b.DeletionTimestamp != nil {
+			continue
+		}
+		jobs = append(jobs, func(ctx context.Context) error {
+			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting binding %s of deleted placement %s: %w", b.Name, crp.Name, err)
+			}
+			return nil
+		})
+	}
+	if err := fastclient.RunAll(ctx, writers, jobs); err != nil {
+		return reconcile.Result{}, err
+	}
+	if len(bindings.Items) > 0 {
+		// Binding deletions are watched; the recheck is a backstop.
+		return reconcile.Result{RequeueAfter: 5 * time.Second}, nil
+	}
+	patch := client.MergeFrom(crp.DeepCopy())
+	controllerutil.RemoveFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
+	if err := r.Client.Patch(ctx, crp, patch); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	return reconcile.Result{}, nil
+}
 
 // writeBindings makes the bindings match the result. retry is true when a picked cluster's
 // old binding is still being deleted, so its new one must wait.
@@ -272,6 +389,7 @@ func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacemen
 		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating binding %s for cluster %s: %w", b.Name, d.ClusterName, err)
 		}
+		r.remember(crp.Name, b)
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -236,4 +237,33 @@ func TestPickFixedRealAndUnknownNames(t *testing.T) {
 		g.Expect(decisionFor(ds, "nowhere").Reason).To(ContainSubstring("no member cluster named nowhere"))
 		g.Expect(decisionFor(ds, "fixed-2").Reason).To(ContainSubstring("not eligible"))
 	}, wait).Should(Succeed())
+
+	// The scheduler holds the placement until its bindings are gone; a binding held by a
+	// finalizer (as the work generator's) holds the placement too.
+	ctx := context.Background()
+	crp := &placementv1beta1.ClusterResourcePlacement{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: "fixed"}, crp)).To(Succeed())
+	g.Expect(crp.Finalizers).To(ContainElement(placementv1beta1.SchedulerCleanupFinalizer))
+	b := &placementv1beta1.ClusterResourceBinding{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: placementv1beta1.BindingName("fixed", "fixed-1")}, b)).To(Succeed())
+	b.Finalizers = append(b.Finalizers, "test.flotilla.dev/hold")
+	g.Expect(c.Update(ctx, b)).To(Succeed())
+	g.Expect(c.Delete(ctx, crp)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+		g.Expect(b.DeletionTimestamp).NotTo(BeNil())
+	}, wait).Should(Succeed())
+	g.Consistently(func() error {
+		return c.Get(ctx, client.ObjectKey{Name: "fixed"}, &placementv1beta1.ClusterResourcePlacement{})
+	}, "1s").Should(Succeed())
+	g.Eventually(func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
+			return err
+		}
+		b.Finalizers = nil
+		return c.Update(ctx, b)
+	}, wait).Should(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "fixed"}, &placementv1beta1.ClusterResourcePlacement{}))
+	}, wait).Should(BeTrue())
 }

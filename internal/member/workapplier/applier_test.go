@@ -447,4 +447,51 @@ func TestLeavingMemberKeepsObjects(t *testing.T) {
 		g.Expect(ms[1].Get(ctx, client.ObjectKey{Namespace: "leave", Name: "kept"}, cm)).To(Succeed())
 		g.Expect(ms[1].Get(ctx, client.ObjectKey{Name: "leave"}, &placementv1beta1.AppliedWork{})).To(Succeed())
 	}, 3*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	// What stays is still tied to its AppliedWork: deleting that on the member (how an
+	// administrator cleans up after a member left) lets the member's garbage collector
+	// remove it. The agent does nothing here; this is Kubernetes acting on the ownerReferences.
+	aw := &placementv1beta1.AppliedWork{}
+	g.Expect(ms[1].Get(ctx, client.ObjectKey{Name: "leave"}, aw)).To(Succeed())
+	g.Expect(ms[1].Delete(ctx, aw)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		err := ms[1].Get(ctx, client.ObjectKey{Namespace: "leave", Name: "kept"}, &corev1.ConfigMap{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the ConfigMap is still there")
+		ns := &corev1.Namespace{}
+		err = ms[1].Get(ctx, client.ObjectKey{Name: "leave"}, ns)
+		g.Expect(apierrors.IsNotFound(err) || ns.DeletionTimestamp != nil).To(BeTrue(), "the namespace is not being deleted")
+	}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
+}
+
+// TestAppliedWorkDeletedByHand: when someone deletes the AppliedWork of a live Work, the
+// applier makes a new one and re-adopts the objects (their reference to the old one is
+// stale) or re-creates those the garbage collector removed first, rather than reporting a
+// conflict with itself; either way they end up owned by the new AppliedWork alone.
+func TestAppliedWorkDeletedByHand(t *testing.T) {
+	_, ms := start(t)
+	ctx := context.Background()
+	w := newWork(t, 0, "readopt", nil, namespace("readopt"), configMap("readopt", "c", map[string]string{"a": "1"}))
+	eventuallyWork(t, w, func(g Gomega, w *placementv1beta1.Work) {
+		g.Expect(workCond(g, w, placementv1beta1.WorkConditionTypeApplied).Status).To(Equal(metav1.ConditionTrue))
+	})
+	g := NewWithT(t)
+	old := &placementv1beta1.AppliedWork{}
+	g.Expect(ms[0].Get(ctx, client.ObjectKey{Name: "readopt"}, old)).To(Succeed())
+	g.Expect(ms[0].Delete(ctx, old)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		aw := &placementv1beta1.AppliedWork{}
+		g.Expect(ms[0].Get(ctx, client.ObjectKey{Name: "readopt"}, aw)).To(Succeed())
+		g.Expect(aw.UID).NotTo(Equal(old.UID))
+		cm := &corev1.ConfigMap{}
+		g.Expect(ms[0].Get(ctx, client.ObjectKey{Namespace: "readopt", Name: "c"}, cm)).To(Succeed())
+		var uids []string
+		for _, ref := range cm.OwnerReferences {
+			uids = append(uids, string(ref.UID))
+		}
+		g.Expect(uids).To(Equal([]string{string(aw.UID)}))
+		g.Expect(cm.Annotations).NotTo(HaveKey(placementv1beta1.PreExistingAnnotation))
+	}, timeout, poll).Should(Succeed())
+	eventuallyWork(t, w, func(g Gomega, w *placementv1beta1.Work) {
+		g.Expect(workCond(g, w, placementv1beta1.WorkConditionTypeApplied).Status).To(Equal(metav1.ConditionTrue))
+	})
 }

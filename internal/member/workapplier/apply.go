@@ -179,6 +179,7 @@ func (a *applier) processMapped(ctx context.Context, obj *unstructured.Unstructu
 // owners sorts an object's ownerReferences.
 type owners struct {
 	ours            bool
+	staleOurs       bool
 	otherPlacements []string
 	others          int
 }
@@ -189,6 +190,10 @@ func classifyOwners(obj *unstructured.Unstructured, aw *placementv1beta1.Applied
 		switch {
 		case ref.UID == aw.UID:
 			o.ours = true
+		case isAppliedWorkRef(ref) && ref.Name == aw.Name:
+			// An earlier AppliedWork of the same Work, deleted by someone: the object is
+			// Flotilla's own, and the takeover replaces the stale reference.
+			o.staleOurs = true
 		case isAppliedWorkRef(ref):
 			o.otherPlacements = append(o.otherPlacements, ref.Name)
 		default:
@@ -220,12 +225,14 @@ type takeOverResult struct {
 // never deletes it later.
 func (a *applier) takeOver(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface,
 	aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy, o owners, full bool) (takeOverResult, bool) {
-	switch s.WhenToTakeOver {
-	case placementv1beta1.WhenToTakeOverTypeNever:
+	switch {
+	case o.staleOurs:
+		// Re-adopting Flotilla's own object needs no permission.
+	case s.WhenToTakeOver == placementv1beta1.WhenToTakeOverTypeNever:
 		return takeOverResult{result: failed(placementv1beta1.ManifestNotTakenOverReason, false,
 			"%s already exists on the member and Flotilla did not create it; whenToTakeOver is Never, so it is left alone: delete it on the member, or set whenToTakeOver to IfNoDiff or Always",
 			describe(obj))}, false
-	case placementv1beta1.WhenToTakeOverTypeIfNoDiff:
+	case s.WhenToTakeOver == placementv1beta1.WhenToTakeOverTypeIfNoDiff:
 		diffs, err := a.diff(ctx, obj, live, ri, full)
 		if err != nil {
 			return takeOverResult{result: failed(placementv1beta1.ManifestFailedToTakeOverReason, true, "comparing %s with the member's object: %v", describe(obj), err)}, false
@@ -238,11 +245,17 @@ func (a *applier) takeOver(ctx context.Context, obj, live *unstructured.Unstruct
 			return takeOverResult{result: r}, false
 		}
 	}
-	refs := append(live.GetOwnerReferences(), ownerRef(aw))
+	var refs []metav1.OwnerReference
+	for _, ref := range live.GetOwnerReferences() {
+		if !(isAppliedWorkRef(ref) && ref.Name == aw.Name) {
+			refs = append(refs, ref)
+		}
+	}
+	refs = append(refs, ownerRef(aw))
 	annotations := map[string]any{}
 	// An object that another placement already holds, or that Flotilla applied before
 	// (it has the last-applied annotation), was created by Flotilla: not pre-existing.
-	if len(o.otherPlacements) == 0 && live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == "" {
+	if len(o.otherPlacements) == 0 && !o.staleOurs && live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == "" {
 		annotations[placementv1beta1.PreExistingAnnotation] = "true"
 	}
 	patch := map[string]any{"metadata": map[string]any{
@@ -308,11 +321,17 @@ func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured, ri
 // update brings an object Flotilla owns to the manifest: a three-way merge for client-side
 // apply, a server-side apply otherwise.
 func (a *applier) update(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
-	d, _, err := desired(obj)
+	d, last, err := desired(obj)
 	if err != nil {
 		return nil, err
 	}
 	if s.Type == placementv1beta1.ApplyStrategyTypeServerSideApply {
+		// Nothing to do when the manifest is the one last applied and the object still has
+		// every field of it: this spares the member a write per object every resync.
+		if live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == string(last) &&
+			len(comparison(d.Object, live.Object, false)) == 0 {
+			return live, nil
+		}
 		d.SetOwnerReferences([]metav1.OwnerReference{ownerRef(aw)})
 		return a.serverSideApply(ctx, d, ri, s)
 	}

@@ -75,23 +75,41 @@ func availabilityOf(ctx context.Context, pods kubernetes.Interface, obj *unstruc
 		message: fmt.Sprintf("Flotilla cannot tell when a %s is available; it counts as available after the placement's unavailablePeriodSeconds", gk.Kind)}
 }
 
-// observed returns status.observedGeneration and whether it has caught up with the spec.
+// observed reports whether status.observedGeneration has caught up with the spec.
 func observed(obj *unstructured.Unstructured) bool {
-	og, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	og, _ := number(obj, "status", "observedGeneration")
 	return og >= obj.GetGeneration()
 }
 
 func status(obj *unstructured.Unstructured, field string) int64 {
-	v, _, _ := unstructured.NestedInt64(obj.Object, "status", field)
+	v, _ := number(obj, "status", field)
 	return v
 }
 
 func desiredReplicas(obj *unstructured.Unstructured) int64 {
-	v, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+	v, found := number(obj, "spec", "replicas")
 	if !found {
 		return 1
 	}
 	return v
+}
+
+// number reads an integer field whether it was decoded as int64 (the API machinery's
+// decoder) or float64 (encoding/json).
+func number(obj *unstructured.Unstructured, fields ...string) (int64, bool) {
+	v, found, err := unstructured.NestedFieldNoCopy(obj.Object, fields...)
+	if !found || err != nil {
+		return 0, false
+	}
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), true
+	case int:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 // A readiness rule returns ok, or a message saying what is missing.

@@ -19,9 +19,9 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
 
-// workGone removes what a deleted Work placed: objects Flotilla created go with the
-// AppliedWork through garbage collection; objects it took over or shares with another
-// placement only lose its ownerReference first. Nothing happens while the member leaves
+// workGone removes what a deleted Work placed: objects Flotilla created go, with the
+// AppliedWork and through garbage collection; objects it took over or shares with another
+// placement only lose its ownerReference. Nothing happens while the member leaves
 // the fleet, or once it has left: what was placed stays.
 func (r *Reconciler) workGone(ctx context.Context, name string) error {
 	aw := &placementv1beta1.AppliedWork{}
@@ -41,8 +41,12 @@ func (r *Reconciler) workGone(ctx context.Context, name string) error {
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
+	// Objects Flotilla created and holds alone are deleted right away: the garbage
+	// collector would, but it may take up to half a minute to notice a new owner kind.
+	// Objects it must keep are released. The garbage collector still removes, with the
+	// AppliedWork, anything placed but not yet recorded in its status.
 	for _, res := range aw.Status.AppliedResources {
-		if err := r.release(ctx, aw, res, true); err != nil {
+		if err := r.release(ctx, aw, res, false); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"bytes"
 	"context"
 	"sort"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/cli"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -123,7 +125,9 @@ func TestPickAllWithLabelAffinity(t *testing.T) {
 			RequiredDuringSchedulingIgnoredDuringExecution: &placementv1beta1.ClusterSelector{ClusterSelectorTerms: []placementv1beta1.ClusterSelectorTerm{
 				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"e2e.flotilla.dev/pick": "yes"}}}}}}},
 	}))).To(Succeed())
+	start := time.Now()
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "hello") }, wait).Should(Equal([]string{ms[0], ms[1]}))
+	t.Logf("placed on both members in %s", time.Since(start).Round(10*time.Millisecond))
 	g.Consistently(func(g Gomega) []string { return holders(g, "pickall", "hello") }, "2s").Should(Equal([]string{ms[0], ms[1]}))
 	g.Eventually(func(g Gomega) metav1.ConditionStatus {
 		return crpCondition(g, "pickall", placementv1beta1.CRPAppliedConditionType).Status
@@ -143,13 +147,17 @@ func TestPickAllWithLabelAffinity(t *testing.T) {
 	t.Logf("the ConfigMap change reached both members in %s", time.Since(changed).Round(10*time.Millisecond))
 
 	// Relabeling moves the placement: off the second member, onto the third.
+	start = time.Now()
 	setLabel(g, ms[1], "e2e.flotilla.dev/pick", nil)
 	setLabel(g, ms[2], "e2e.flotilla.dev/pick", &yes)
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "bonjour") }, wait).Should(Equal([]string{ms[0], ms[2]}))
+	t.Logf("relabeling moved the placement in %s", time.Since(start).Round(10*time.Millisecond))
 
 	// Deleting the placement removes what it placed from the members.
+	start = time.Now()
 	g.Expect(fleet.Hub.Delete(ctx, crp("pickall", "", nil))).To(Succeed())
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickall", "bonjour") }, wait).Should(BeEmpty())
+	t.Logf("deleting the placement removed it from the members in %s", time.Since(start).Round(10*time.Millisecond))
 	for _, m := range ms {
 		setLabel(g, m, "e2e.flotilla.dev/pick", nil)
 	}
@@ -205,6 +213,24 @@ func TestPickFixedWithAnUnknownName(t *testing.T) {
 		g.Expect(unknown).NotTo(BeNil())
 		g.Expect(unknown.Conditions[0].Message).To(ContainSubstring("no member cluster named no-such-member"))
 	}, wait).Should(Succeed())
+
+	// The user verbs show the same.
+	var out, errOut bytes.Buffer
+	kubeconfig := fleet.Fleet.Hub.KubeconfigPath
+	g.Eventually(func(g Gomega) {
+		out.Reset()
+		g.Expect(cli.Main([]string{"placement", "list", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(0), errOut.String())
+		g.Expect(out.String()).To(MatchRegexp(`pickfixed\s+PickFixed\s+1/2\s+1\s+`))
+	}, wait).Should(Succeed())
+	out.Reset()
+	g.Expect(cli.Main([]string{"placement", "status", "pickfixed", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(0), errOut.String())
+	g.Expect(out.String()).To(ContainSubstring("cluster " + ms[2]))
+	g.Expect(out.String()).To(ContainSubstring("cluster no-such-member"))
+	g.Expect(out.String()).To(ContainSubstring("no member cluster named no-such-member"))
+	errOut.Reset()
+	g.Expect(cli.Main([]string{"placement", "status", "nope", "--kubeconfig", kubeconfig}, &out, &errOut)).To(Equal(1))
+	g.Expect(errOut.String()).To(ContainSubstring(`no ClusterResourcePlacement named "nope"`))
+
 	g.Expect(fleet.Hub.Delete(ctx, crp("pickfixed", "", nil))).To(Succeed())
 	g.Eventually(func(g Gomega) []string { return holders(g, "pickfixed", "hello") }, wait).Should(BeEmpty())
 }

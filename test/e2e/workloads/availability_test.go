@@ -112,11 +112,15 @@ func TestDeploymentAvailability(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	hub := fleet.Hub
-	ns := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}}
+	namespace := func(name string) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}
+	}
+	start := time.Now()
 	var works []*placementv1beta1.Work
 	for _, m := range fleet.Members {
-		works = append(works, place(t, hub, m.Name, "web", ns, deployment("shop", "web", 2, "250m")))
-		works = append(works, place(t, hub, m.Name, "hungry", ns, deployment("shop", "hungry", 1, "64")))
+		works = append(works, place(t, hub, m.Name, "web", namespace("shop"), deployment("shop", "web", 2, "250m")))
+		// The nodes have 4 and 8 CPUs: no node can take a pod that asks for 64.
+		works = append(works, place(t, hub, m.Name, "hungry", namespace("lab"), deployment("lab", "hungry", 1, "64")))
 	}
 
 	for i, m := range fleet.Members {
@@ -129,6 +133,7 @@ func TestDeploymentAvailability(t *testing.T) {
 			g.Expect(avail.Status).To(Equal(metav1.ConditionTrue), avail.Message)
 			g.Expect(avail.Reason).To(Equal(placementv1beta1.WorkAllManifestsAvailableReason))
 		}, 90*time.Second, 200*time.Millisecond).Should(Succeed(), "Deployment web on %s", m.Name)
+		t.Logf("Deployment web available on %s %s after its Work was created", m.Name, time.Since(start).Round(100*time.Millisecond))
 
 		member, err := client.New(m.Config, client.Options{Scheme: scheme.Scheme})
 		g.Expect(err).NotTo(HaveOccurred())
