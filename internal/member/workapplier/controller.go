@@ -15,7 +15,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -200,7 +199,9 @@ func (r *Reconciler) next(name string, results []result) reconcile.Result {
 func (r *Reconciler) leaving(ctx context.Context) (bool, error) {
 	imc := &clusterv1beta1.InternalMemberCluster{}
 	err := r.Hub.Get(ctx, client.ObjectKey{Namespace: r.HubNamespace, Name: r.MemberName}, imc)
-	if apierrors.IsNotFound(err) {
+	// Gone, or no longer readable (the hub removed the member's namespace and with it the
+	// agent's rights there): the member has left.
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 		return true, nil
 	}
 	if err != nil {
@@ -232,7 +233,7 @@ func (r *Reconciler) ensureAppliedWork(ctx context.Context, work *placementv1bet
 	return aw, nil
 }
 
-// isOwnedKind reports whether a result counts as placed by this AppliedWork.
+// sameObject reports whether two identifiers name the same object (ordinal and version aside).
 func sameObject(a, b placementv1beta1.WorkResourceIdentifier) bool {
 	return a.Group == b.Group && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name
 }
@@ -291,9 +292,4 @@ func (r *Reconciler) recordApplied(ctx context.Context, aw *placementv1beta1.App
 		return fmt.Errorf("recording the placed objects in AppliedWork %s: %w", aw.Name, err)
 	}
 	return nil
-}
-
-// conditionTrueIn is a small helper for tests and callers reading Work conditions.
-func conditionTrueIn(conds []metav1.Condition, typ string) bool {
-	return meta.IsStatusConditionTrue(conds, typ)
 }
