@@ -82,9 +82,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: r.HubNamespace, Name: aw.Name}}}
 	})
-	// Creates (including those of the initial list, which finds AppliedWorks whose Work went
-	// while the agent was down) and deletes matter; updates are the applier's own writes.
+	// Deletes matter (someone removed an AppliedWork of a live Work), and so do the creates
+	// of the initial list, which find AppliedWorks whose Work went while the agent was down.
+	// Later creates and all updates are the applier's own writes: reacting to them would
+	// apply every new Work twice.
+	started := metav1.Now().Rfc3339Copy() // creation timestamps have second precision
 	awEvents := predicate.TypedFuncs[*placementv1beta1.AppliedWork]{
+		CreateFunc: func(e event.TypedCreateEvent[*placementv1beta1.AppliedWork]) bool {
+			return e.Object.CreationTimestamp.Before(&started)
+		},
 		UpdateFunc: func(event.TypedUpdateEvent[*placementv1beta1.AppliedWork]) bool { return false },
 	}
 	return ctrl.NewControllerManagedBy(mgr).
