@@ -66,6 +66,7 @@ type Reconciler struct {
 	MaxBackoff   time.Duration
 
 	attempts sync.Map // work name -> consecutive attempts that needed a retry
+	created  sync.Map // UIDs of AppliedWorks this applier created, until their create event (an event that wins the race only costs one more reconcile)
 }
 
 // SetupWithManager registers the controller with the agent's manager.
@@ -84,12 +85,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	// Deletes matter (someone removed an AppliedWork of a live Work), and so do the creates
 	// of the initial list, which find AppliedWorks whose Work went while the agent was down.
-	// Later creates and all updates are the applier's own writes: reacting to them would
-	// apply every new Work twice.
-	started := metav1.Now().Rfc3339Copy() // creation timestamps have second precision
+	// The creates of AppliedWorks this applier just made, and all updates, are its own
+	// writes: reacting to them would apply every new Work twice.
 	awEvents := predicate.TypedFuncs[*placementv1beta1.AppliedWork]{
 		CreateFunc: func(e event.TypedCreateEvent[*placementv1beta1.AppliedWork]) bool {
-			return e.Object.CreationTimestamp.Before(&started)
+			_, ours := r.created.LoadAndDelete(e.Object.UID)
+			return !ours
 		},
 		UpdateFunc: func(event.TypedUpdateEvent[*placementv1beta1.AppliedWork]) bool { return false },
 	}
@@ -235,6 +236,7 @@ func (r *Reconciler) ensureAppliedWork(ctx context.Context, work *placementv1bet
 	if err := r.Member.GetClient().Create(ctx, aw); err != nil {
 		return nil, fmt.Errorf("creating AppliedWork %s on the member: %w", work.Name, err)
 	}
+	r.created.Store(aw.UID, struct{}{})
 	log.FromContext(ctx).V(1).Info("created AppliedWork", "name", aw.Name)
 	return aw, nil
 }

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -222,4 +223,29 @@ func typedDeployment(ns, name string, replicas int32, cpu string) *appsv1.Deploy
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx",
 					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}}}}},
 		}}
+}
+
+// TestWorkDeletedWhileAgentDown: a Work deleted while its member's agent is stopped is
+// cleaned up when the agent comes back, from the AppliedWork it left on the member.
+func TestWorkDeletedWhileAgentDown(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	m := fleet.Members[len(fleet.Members)-1]
+	member, err := client.New(m.Config, client.Options{Scheme: scheme.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	w := place(t, fleet.Hub, m.Name, "offline",
+		map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "offline"}},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c", "namespace": "offline"}})
+	g.Eventually(func(g Gomega) {
+		g.Expect(fleet.Hub.Get(ctx, client.ObjectKeyFromObject(w), w)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(w.Status.Conditions, placementv1beta1.WorkConditionTypeApplied)).To(BeTrue())
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	fleet.StopAgent(m.Name)
+	g.Expect(fleet.Hub.Delete(ctx, w)).To(Succeed())
+	fleet.StartAgent(m.Name)
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(member.Get(ctx, client.ObjectKey{Name: "offline"}, &placementv1beta1.AppliedWork{}))).To(BeTrue())
+		g.Expect(apierrors.IsNotFound(member.Get(ctx, client.ObjectKey{Namespace: "offline", Name: "c"}, &corev1.ConfigMap{}))).To(BeTrue())
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
 }
