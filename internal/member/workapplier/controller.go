@@ -15,7 +15,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -67,6 +66,7 @@ type Reconciler struct {
 	MaxBackoff   time.Duration
 
 	attempts sync.Map // work name -> consecutive attempts that needed a retry
+	created  sync.Map // UIDs of AppliedWorks this applier created, until their create event (an event that wins the race only costs one more reconcile)
 }
 
 // SetupWithManager registers the controller with the agent's manager.
@@ -83,9 +83,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: r.HubNamespace, Name: aw.Name}}}
 	})
-	// Creates (including those of the initial list, which finds AppliedWorks whose Work went
-	// while the agent was down) and deletes matter; updates are the applier's own writes.
+	// Deletes matter (someone removed an AppliedWork of a live Work), and so do the creates
+	// of the initial list, which find AppliedWorks whose Work went while the agent was down.
+	// The creates of AppliedWorks this applier just made, and all updates, are its own
+	// writes: reacting to them would apply every new Work twice.
 	awEvents := predicate.TypedFuncs[*placementv1beta1.AppliedWork]{
+		CreateFunc: func(e event.TypedCreateEvent[*placementv1beta1.AppliedWork]) bool {
+			_, ours := r.created.LoadAndDelete(e.Object.UID)
+			return !ours
+		},
 		UpdateFunc: func(event.TypedUpdateEvent[*placementv1beta1.AppliedWork]) bool { return false },
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -200,7 +206,9 @@ func (r *Reconciler) next(name string, results []result) reconcile.Result {
 func (r *Reconciler) leaving(ctx context.Context) (bool, error) {
 	imc := &clusterv1beta1.InternalMemberCluster{}
 	err := r.Hub.Get(ctx, client.ObjectKey{Namespace: r.HubNamespace, Name: r.MemberName}, imc)
-	if apierrors.IsNotFound(err) {
+	// Gone, or no longer readable (the hub removed the member's namespace and with it the
+	// agent's rights there): the member has left.
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 		return true, nil
 	}
 	if err != nil {
@@ -228,11 +236,12 @@ func (r *Reconciler) ensureAppliedWork(ctx context.Context, work *placementv1bet
 	if err := r.Member.GetClient().Create(ctx, aw); err != nil {
 		return nil, fmt.Errorf("creating AppliedWork %s on the member: %w", work.Name, err)
 	}
+	r.created.Store(aw.UID, struct{}{})
 	log.FromContext(ctx).V(1).Info("created AppliedWork", "name", aw.Name)
 	return aw, nil
 }
 
-// isOwnedKind reports whether a result counts as placed by this AppliedWork.
+// sameObject reports whether two identifiers name the same object (ordinal and version aside).
 func sameObject(a, b placementv1beta1.WorkResourceIdentifier) bool {
 	return a.Group == b.Group && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name
 }
@@ -291,9 +300,4 @@ func (r *Reconciler) recordApplied(ctx context.Context, aw *placementv1beta1.App
 		return fmt.Errorf("recording the placed objects in AppliedWork %s: %w", aw.Name, err)
 	}
 	return nil
-}
-
-// conditionTrueIn is a small helper for tests and callers reading Work conditions.
-func conditionTrueIn(conds []metav1.Condition, typ string) bool {
-	return meta.IsStatusConditionTrue(conds, typ)
 }

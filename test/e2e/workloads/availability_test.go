@@ -13,7 +13,10 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -158,4 +161,91 @@ func TestDeploymentAvailability(t *testing.T) {
 			g.Expect(avail.Message).To(ContainSubstring("Insufficient cpu"))
 		}, 90*time.Second, 200*time.Millisecond).Should(Succeed(), "Deployment hungry on %s", m.Name)
 	}
+}
+
+// TestPlacementAvailability does the same through a ClusterResourcePlacement: the hub's
+// scheduler, rollout and work generator make the Works, and the placement reports each
+// member's availability, including why the greedy Deployment is not available.
+func TestPlacementAvailability(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	hub := fleet.Hub
+	for ns, d := range map[string]*appsv1.Deployment{"store": typedDeployment("store", "web", 2, "250m"), "bulk": typedDeployment("bulk", "hungry", 1, "64")} {
+		g.Expect(hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		g.Expect(hub.Create(ctx, d)).To(Succeed())
+		g.Expect(hub.Create(ctx, &placementv1beta1.ClusterResourcePlacement{ObjectMeta: metav1.ObjectMeta{Name: ns},
+			Spec: placementv1beta1.ClusterResourcePlacementSpec{
+				ResourceSelectors: []placementv1beta1.ClusterResourceSelector{{Version: "v1", Kind: "Namespace", Name: ns}},
+			}})).To(Succeed())
+	}
+	status := func(g Gomega, name string) *placementv1beta1.ClusterResourcePlacement {
+		p := &placementv1beta1.ClusterResourcePlacement{}
+		g.Expect(hub.Get(ctx, client.ObjectKey{Name: name}, p)).To(Succeed())
+		g.Expect(p.Status.PlacementStatuses).To(HaveLen(len(fleet.Members)))
+		return p
+	}
+	g.Eventually(func(g Gomega) {
+		p := status(g, "store")
+		c := meta.FindStatusCondition(p.Status.Conditions, string(placementv1beta1.CRPAvailableConditionType))
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
+		for _, ps := range p.Status.PlacementStatuses {
+			a := meta.FindStatusCondition(ps.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+			g.Expect(a).NotTo(BeNil())
+			g.Expect(a.Status).To(Equal(metav1.ConditionTrue), "%s: %s", ps.ClusterName, a.Message)
+		}
+	}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		p := status(g, "bulk")
+		c := meta.FindStatusCondition(p.Status.Conditions, string(placementv1beta1.CRPAvailableConditionType))
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		for _, ps := range p.Status.PlacementStatuses {
+			a := meta.FindStatusCondition(ps.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+			g.Expect(a).NotTo(BeNil())
+			g.Expect(a.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ps.FailedPlacements).To(HaveLen(1))
+			f := ps.FailedPlacements[0]
+			g.Expect(f.Kind).To(Equal("Deployment"))
+			g.Expect(f.Condition.Reason).To(Equal(placementv1beta1.ManifestPodsUnschedulableReason))
+			g.Expect(f.Condition.Message).To(ContainSubstring("Insufficient cpu"))
+		}
+	}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
+}
+
+func typedDeployment(ns, name string, replicas int32, cpu string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx",
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}}}}},
+		}}
+}
+
+// TestWorkDeletedWhileAgentDown: a Work deleted while its member's agent is stopped is
+// cleaned up when the agent comes back, from the AppliedWork it left on the member.
+func TestWorkDeletedWhileAgentDown(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	m := fleet.Members[len(fleet.Members)-1]
+	member, err := client.New(m.Config, client.Options{Scheme: scheme.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	w := place(t, fleet.Hub, m.Name, "offline",
+		map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "offline"}},
+		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c", "namespace": "offline"}})
+	g.Eventually(func(g Gomega) {
+		g.Expect(fleet.Hub.Get(ctx, client.ObjectKeyFromObject(w), w)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(w.Status.Conditions, placementv1beta1.WorkConditionTypeApplied)).To(BeTrue())
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	fleet.StopAgent(m.Name)
+	g.Expect(fleet.Hub.Delete(ctx, w)).To(Succeed())
+	fleet.StartAgent(m.Name)
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(member.Get(ctx, client.ObjectKey{Name: "offline"}, &placementv1beta1.AppliedWork{}))).To(BeTrue())
+		g.Expect(apierrors.IsNotFound(member.Get(ctx, client.ObjectKey{Namespace: "offline", Name: "c"}, &corev1.ConfigMap{}))).To(BeTrue())
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
 }
