@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -29,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -77,14 +79,24 @@ func (r *Reconciler) wroteStatus(name string) {
 
 // SetupWithManager builds the controller and its resource watcher and registers both.
 func SetupWithManager(mgr ctrl.Manager) error {
-	w, err := NewWatcher(mgr.GetConfig())
+	// The watcher lists every selected type when it first needs it; like the writes below,
+	// that must not queue behind client-go's default rate limit.
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	if cfg.QPS < fastclient.QPS {
+		cfg.QPS, cfg.Burst = fastclient.QPS, fastclient.Burst
+	}
+	w, err := NewWatcher(cfg)
 	if err != nil {
 		return err
 	}
 	if err := mgr.Add(w); err != nil {
 		return err
 	}
-	r := &Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w}
+	c, err := fastclient.New(mgr)
+	if err != nil {
+		return err
+	}
+	r := &Reconciler{Client: c, Mapper: mgr.GetRESTMapper(), Watcher: w}
 	return r.SetupWithManager(mgr)
 }
 
