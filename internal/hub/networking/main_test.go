@@ -3,8 +3,6 @@ package networking_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/flotilla-dev/flotilla/internal/fleetup"
@@ -35,54 +31,20 @@ var (
 	names   = []string{"member-1", "member-2", "member-3"}
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	testenv.FleetMain(m, "networking", fleetup.Options{Members: 3, HeartbeatSeconds: 2}, &fleet, memberClients)
+}
 
-func run(m *testing.M) int {
-	bins, err := testenv.Binaries()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kube binaries:", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "flotilla-networking-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// Controller logs go to a file next to the fleet's, for reading when a test fails.
-	logFile, err := os.Create(filepath.Join(dir, "controllers.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logFile.Close()
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	fleet, err = fleetup.Up(ctx, fleetup.Options{Members: 3, Dir: dir, Binaries: bins, HeartbeatSeconds: 2})
-	if err == nil {
-		err = fleet.WaitJoined(ctx, 2*time.Minute)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the test fleet:", err, "(logs in", dir+")")
-		if fleet != nil {
-			fleet.Stop()
+// memberClients makes a client for each member's own API server.
+func memberClients(f *fleetup.Fleet) error {
+	for _, mem := range f.Members {
+		c, err := client.New(mem.Config, client.Options{Scheme: scheme.Scheme})
+		if err != nil {
+			return err
 		}
-		return 1
+		members[mem.Name] = c
 	}
-	for _, mem := range fleet.Members {
-		if members[mem.Name], err = client.New(mem.Config, client.Options{Scheme: scheme.Scheme}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	code := m.Run()
-	fleet.Stop()
-	if code == 0 {
-		os.RemoveAll(dir)
-	} else {
-		fmt.Fprintln(os.Stderr, "test fleet logs kept in", dir)
-	}
-	return code
+	return nil
 }
 
 const timeout = 30 * time.Second

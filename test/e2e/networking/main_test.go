@@ -4,16 +4,9 @@
 package networking
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/flotilla-dev/flotilla/internal/fleetup"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -25,51 +18,18 @@ var (
 	members = map[string]client.Client{}
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	testenv.FleetMain(m, "e2e-networking", fleetup.Options{Members: 3, HeartbeatSeconds: 2}, &fleet, memberClients)
+}
 
-func run(m *testing.M) int {
-	bins, err := testenv.Binaries()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kube binaries:", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "flotilla-e2e-networking-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controllers.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logFile.Close()
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	fleet, err = fleetup.Up(ctx, fleetup.Options{Members: 3, Dir: dir, Binaries: bins, HeartbeatSeconds: 2})
-	if err == nil {
-		err = fleet.WaitJoined(ctx, 2*time.Minute)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the e2e fleet:", err, "(logs in", dir+")")
-		if fleet != nil {
-			fleet.Stop()
+// memberClients makes a client for each member's own API server.
+func memberClients(f *fleetup.Fleet) error {
+	for _, mem := range f.Members {
+		c, err := client.New(mem.Config, client.Options{Scheme: scheme.Scheme})
+		if err != nil {
+			return err
 		}
-		return 1
+		members[mem.Name] = c
 	}
-	for _, mem := range fleet.Members {
-		if members[mem.Name], err = client.New(mem.Config, client.Options{Scheme: scheme.Scheme}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	code := m.Run()
-	fleet.Stop()
-	if code == 0 {
-		os.RemoveAll(dir)
-	} else {
-		fmt.Fprintln(os.Stderr, "e2e fleet logs kept in", dir)
-	}
-	return code
+	return nil
 }

@@ -30,45 +30,15 @@ import (
 
 var fleet *fleetup.Fleet
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	bins, err := testenv.Binaries()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kube binaries:", err)
-		return 1
-	}
+func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
 	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "workload binaries:", err)
-		return 1
+		os.Exit(1)
 	}
-	dir, err := os.MkdirTemp("", "flotilla-e2e-workloads-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fleet, err = fleetup.Up(ctx, fleetup.Options{Members: 2, Dir: dir, Binaries: bins, Workloads: &workloads, HeartbeatSeconds: 1})
-	if err == nil {
-		err = fleet.WaitJoined(ctx, 2*time.Minute)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the workloads fleet:", err, "; logs in", dir)
-		if fleet != nil {
-			fleet.Stop()
-		}
-		return 1
-	}
-	code := m.Run()
-	fleet.Stop()
-	if code == 0 {
-		os.RemoveAll(dir)
-	} else {
-		fmt.Fprintln(os.Stderr, "fleet logs kept in", dir)
-	}
-	return code
+	testenv.FleetMain(m, "e2e-workloads", fleetup.Options{Members: 2, Workloads: &workloads, HeartbeatSeconds: 1}, &fleet, nil)
 }
 
 func deployment(ns, name string, replicas int32, cpu string) map[string]any {
