@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -13,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
@@ -58,8 +56,8 @@ in-cluster service account when run in a pod.`,
   flotilla member list -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "table" && output != "json" && output != "yaml" {
-				return usageError{fmt.Errorf("-o must be table, json or yaml, not %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(kubeconfig, "hub")
 			if err != nil {
@@ -116,20 +114,7 @@ func conditionStatus(mc *clusterv1beta1.MemberCluster, t string) string {
 }
 
 func printMembers(w io.Writer, rows []memberRow, output string, now time.Time) error {
-	switch output {
-	case "json":
-		data, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(data))
-		return err
-	case "yaml":
-		data, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
+	if done, err := printRows(w, rows, output); done {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)

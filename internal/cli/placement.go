@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -16,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
@@ -54,8 +52,8 @@ resources and have them available, and the age. -o json or -o yaml prints the sa
   flotilla placement list -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" && output != "yaml" {
-				return usageError{fmt.Errorf("-o must be table, json or yaml, not %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			c, err := hubClient(kubeconfig)
 			if err != nil {
@@ -114,20 +112,7 @@ func isTrue(conds []metav1.Condition, t string) bool {
 }
 
 func printPlacements(w io.Writer, rows []placementRow, output string, now time.Time) error {
-	switch output {
-	case "json":
-		data, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(data))
-		return err
-	case "yaml":
-		data, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
+	if done, err := printRows(w, rows, output); done {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)

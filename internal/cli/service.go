@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -13,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
-	"sigs.k8s.io/yaml"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
@@ -71,8 +69,8 @@ networking.flotilla.dev objects in every fleet-member-* namespace).`,
   flotilla service list -n demo -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" && output != "yaml" {
-				return usageError{fmt.Errorf("-o must be table, json or yaml, not %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(kubeconfig, "hub")
 			if err != nil {
@@ -162,20 +160,7 @@ func serviceRows(ctx context.Context, c client.Client, namespace string) ([]serv
 }
 
 func printServices(w io.Writer, rows []serviceRow, output string) error {
-	switch output {
-	case "json":
-		data, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(data))
-		return err
-	case "yaml":
-		data, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
+	if done, err := printRows(w, rows, output); done {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
