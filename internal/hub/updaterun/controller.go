@@ -131,9 +131,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	plan := Advance(run, facts)
-	if err := r.ensureOperations(ctx, run, plan.Operations, facts.Operations); err != nil {
-		return ctrl.Result{}, err
+	// The MemberUpdates are made while the status is written: both are independent
+	// round trips, and a step of a large fleet waits for the slower of them only. A
+	// MemberUpdate that could not be made is made at the next step, which sees its member
+	// Running without one.
+	ref := owner(run)
+	opsDone := make(chan error, 1)
+	go func() { opsDone <- r.ensureOperations(ctx, ref, plan.Operations, facts.Operations) }()
+	result, err := r.apply(ctx, run, plan)
+	if opsErr := <-opsDone; opsErr != nil && err == nil {
+		return ctrl.Result{}, opsErr
 	}
+	return result, err
+}
+
+// apply makes the plan's gates and writes the status.
+func (r *Reconciler) apply(ctx context.Context, run *updatesv1alpha1.UpdateRun, plan Plan) (ctrl.Result, error) {
 	for _, g := range plan.Gates {
 		if err := r.ensureGate(ctx, run, g); err != nil {
 			return ctrl.Result{}, err
@@ -237,7 +250,7 @@ func owner(run *updatesv1alpha1.UpdateRun) metav1.OwnerReference {
 
 // ensureOperations creates the MemberUpdates the plan asks for and the cache does not hold
 // yet, several at once: a stage of a large fleet starts many members in one step.
-func (r *Reconciler) ensureOperations(ctx context.Context, run *updatesv1alpha1.UpdateRun, ops []Operation, have map[string]*updatesv1alpha1.MemberUpdateStatus) error {
+func (r *Reconciler) ensureOperations(ctx context.Context, run metav1.OwnerReference, ops []Operation, have map[string]*updatesv1alpha1.MemberUpdateStatus) error {
 	var todo []Operation
 	for _, op := range ops {
 		if have[op.Member] == nil {
@@ -262,12 +275,12 @@ func (r *Reconciler) ensureOperations(ctx context.Context, run *updatesv1alpha1.
 // createParallelism bounds the MemberUpdates created at once.
 const createParallelism = 16
 
-func (r *Reconciler) ensureOperation(ctx context.Context, run *updatesv1alpha1.UpdateRun, op Operation) error {
+func (r *Reconciler) ensureOperation(ctx context.Context, run metav1.OwnerReference, op Operation) error {
 	mu := &updatesv1alpha1.MemberUpdate{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: run.Name, Namespace: clusterv1beta1.NamespaceForMember(op.Member),
 			Labels:          map[string]string{updatesv1alpha1.RunLabel: run.Name, updatesv1alpha1.MemberLabel: op.Member},
-			OwnerReferences: []metav1.OwnerReference{owner(run)},
+			OwnerReferences: []metav1.OwnerReference{run},
 		},
 		Spec: op.Spec,
 	}

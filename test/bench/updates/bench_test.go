@@ -14,6 +14,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
@@ -125,7 +127,52 @@ func BenchmarkUpdateRun1000Members3Stages(b *testing.B) {
 		b.ReportMetric(total.Seconds(), "overhead-s/run")
 		b.ReportMetric(float64(total.Microseconds())/1000/members, "ms/member")
 		report(done, total)
+		reportReconciles()
 	}
+}
+
+// reportReconciles prints, from controller-runtime's metrics, how many steps the
+// orchestrator and the hub executor took and how long they spent in them.
+func reportReconciles() {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		return
+	}
+	count, sum := map[string]float64{}, map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var name string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" {
+					name = l.GetValue()
+				}
+			}
+			switch f.GetName() {
+			case "controller_runtime_reconcile_time_seconds":
+				count[name] += float64(m.GetHistogram().GetSampleCount())
+				sum[name] += m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	for _, name := range []string{"updaterun", "hub-upgrade-executor"} {
+		if count[name] > 0 {
+			fmt.Fprintf(os.Stderr, "  %s: %.0f reconciles, %.1fs in them (%.0f ms each on average)\n",
+				name, count[name], sum[name], 1000*sum[name]/count[name])
+		}
+	}
+	fmt.Fprintf(os.Stderr, "  (the machine's load average: %s)\n", loadAverage())
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) < 3 {
+		return "unknown"
+	}
+	return strings.Join(fields[:3], " ")
 }
 
 // seed makes the members (update-only: a provider, no agent), their namespaces and the
