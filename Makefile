@@ -52,6 +52,12 @@ clean:
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
+.PHONY: bench
+bench: tools ## Run every benchmark against real API servers and print its figures (not part of make test).
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/updates/ ./test/bench/scheduling/
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 10x -timeout 10m ./test/bench/workapply/
+	$(MAKE) bench-lb
+
 .PHONY: bench-lb
 bench-lb: ## Compare throughput through the local L4 data plane with a direct loopback connection.
 	go test -run '^$$' -bench Throughput -benchtime 1x ./internal/loadbalancer/
