@@ -45,7 +45,10 @@ v1beta1 API for membership and placement.
 
 Daemons:   flotilla hub, flotilla agent
 Local:     flotilla local up | down
+Members:   flotilla member
+Placement: flotilla placement
 Updates:   flotilla strategy, flotilla updaterun, flotilla gate
+Services:  flotilla service
 User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
