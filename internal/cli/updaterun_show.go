@@ -38,6 +38,9 @@ func printRunTree(w io.Writer, run *updatesv1alpha1.UpdateRun, now time.Time) {
 	if run.Status.State == updatesv1alpha1.StateNotStarted && run.Status.Error != "" {
 		fmt.Fprintf(w, "   %s\n", run.Status.Error)
 	}
+	for _, sk := range run.Status.UnknownSkipTargets {
+		fmt.Fprintf(w, "   warning: skip %s:%s names nothing in this run and has no effect\n", sk.Type, sk.Name)
+	}
 	for si, s := range run.Status.Stages {
 		lastStage := si == len(run.Status.Stages)-1
 		fmt.Fprintf(w, "%s stage %s: %s\n", branch(lastStage), s.Name, describe(s.Status, now))

@@ -71,6 +71,7 @@ func TestRunTreeAndWatch(t *testing.T) {
 	}}}
 	run.Status.Status = u.Status{State: u.StateRunning, StartTime: at(0)}
 	run.Status.NodeImageSelection = &u.NodeImageSelectionStatus{SelectedNodeImageVersions: []u.NodeImageVersion{{Family: "Ubuntu", Version: "2"}}}
+	run.Status.UnknownSkipTargets = []u.SkipTarget{{Type: u.SkipMember, Name: "member-9"}}
 	run.Status.Stages = []u.StageStatus{{
 		Name: "canary", Status: u.Status{State: u.StateCompleted, StartTime: at(0), CompletedTime: at(8)},
 		AfterStageWaitStatus: &u.WaitStatus{WaitDurationInSeconds: 5, Status: u.Status{State: u.StateCompleted, StartTime: at(3), CompletedTime: at(8)}},
@@ -86,6 +87,7 @@ func TestRunTreeAndWatch(t *testing.T) {
 	printRunTree(&out, run, time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC))
 	want := `updaterun images: Running for 10s (NodeImageOnly, Consistent node images)
    selected node image: Ubuntu-2
+   warning: skip Member:member-9 names nothing in this run and has no effect
 ├─ stage canary: Completed in 8s
 │  ├─ group canary: Completed in 3s
 │  │  └─ member-1: Completed in 3s: all 3 nodes upgraded

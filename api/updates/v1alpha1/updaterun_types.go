@@ -212,6 +212,12 @@ type UpdateRunStatus struct {
 	// Stages are the stages' progress, in order.
 	// +optional
 	Stages []StageStatus `json:"stages,omitempty"`
+
+	// UnknownSkipTargets are the entries of spec.skip that name no member, group or stage
+	// of the run (or, for AfterStageWait, no stage with a wait): they have no effect. Fix
+	// the name in spec.skip.
+	// +optional
+	UnknownSkipTargets []SkipTarget `json:"unknownSkipTargets,omitempty"`
 }
 
 // NodeImageSelectionStatus records the chosen node images.

@@ -578,12 +578,17 @@ func MaxConcurrency(group, stage *intstr.IntOrString, n int) int {
 
 // applySkips carries out spec.skip. A running member that is skipped is marked Skipped at
 // once and its group moves on; its operation, already handed to the provider, finishes.
+// Targets that name nothing are listed in status.unknownSkipTargets, so a typo does not pass
+// unnoticed.
 func (m *machine) applySkips() {
+	m.st.UnknownSkipTargets = nil
 	for _, sk := range m.run.Spec.Skip {
+		found := false
 		switch sk.Type {
 		case updatesv1alpha1.SkipStage:
 			for si := range m.st.Stages {
 				if s := &m.st.Stages[si]; s.Name == sk.Name {
+					found = true
 					m.skipStage(s, si)
 				}
 			}
@@ -592,6 +597,7 @@ func (m *machine) applySkips() {
 				s := &m.st.Stages[si]
 				for gi := range s.Groups {
 					if g := &s.Groups[gi]; g.Name == sk.Name {
+						found = true
 						m.skipGroup(s, g, "skipped by the user")
 					}
 				}
@@ -599,15 +605,20 @@ func (m *machine) applySkips() {
 		case updatesv1alpha1.SkipMember:
 			m.eachMember(func(_ *updatesv1alpha1.StageStatus, _ *updatesv1alpha1.GroupStatus, ms *updatesv1alpha1.MemberStatus) {
 				if ms.Name == sk.Name {
+					found = true
 					m.skipMember(ms, "skipped by the user")
 				}
 			})
 		case updatesv1alpha1.SkipAfterStageWait:
 			for si := range m.st.Stages {
-				if s := &m.st.Stages[si]; s.Name == sk.Name {
+				if s := &m.st.Stages[si]; s.Name == sk.Name && m.st.StrategySnapshot.Stages[si].AfterStageWaitInSeconds > 0 {
+					found = true
 					m.skipWait(s, si)
 				}
 			}
+		}
+		if !found {
+			m.st.UnknownSkipTargets = append(m.st.UnknownSkipTargets, sk)
 		}
 	}
 }

@@ -564,6 +564,27 @@ func TestSkipBeforeStartAppliesAtStart(t *testing.T) {
 	}
 }
 
+func TestUnknownSkipTargetsAreReported(t *testing.T) {
+	s := newSim(t, twoStages(), fleet()...)
+	s.run.Spec.Skip = []u.SkipTarget{
+		{Type: u.SkipStage, Name: "test"},
+		{Type: u.SkipMember, Name: "no-such-member"},
+		{Type: u.SkipGroup, Name: "test"}, // a stage's name, not a group's
+	}
+	s.start()
+	s.expect("test", s.stage("test").Status.State, u.StateSkipped)
+	got := s.run.Status.UnknownSkipTargets
+	if len(got) != 2 || got[0].Name != "no-such-member" || got[1].Type != u.SkipGroup {
+		t.Fatalf("unknownSkipTargets %+v, want the member and the group", got)
+	}
+	// Fixing the name clears the report.
+	s.run.Spec.Skip = s.run.Spec.Skip[:1]
+	s.step()
+	if got := s.run.Status.UnknownSkipTargets; len(got) != 0 {
+		t.Fatalf("unknownSkipTargets %+v after the fix, want none", got)
+	}
+}
+
 func TestLostOperationIsMadeAgain(t *testing.T) {
 	s := newSim(t, twoStages(), fleet()...).start()
 	delete(s.f.Operations, "c1")
