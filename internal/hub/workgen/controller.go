@@ -255,6 +255,13 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 }
 
 func setCondition(b *placementv1beta1.ClusterResourceBinding, t placementv1beta1.ResourceConditionType, s metav1.ConditionStatus, reason, msg string) {
+	// The rollout counts unavailablePeriodSeconds for untrackable objects from Available's
+	// lastTransitionTime, so Available restarts its clock for each new generation of the
+	// binding; otherwise a new snapshot would count as ready at once.
+	if old := meta.FindStatusCondition(b.Status.Conditions, string(t)); old != nil &&
+		t == placementv1beta1.ResourcesAvailableConditionType && old.ObservedGeneration != b.Generation {
+		old.LastTransitionTime = metav1.Now()
+	}
 	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
 		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: b.Generation,
 	})
