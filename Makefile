@@ -54,7 +54,7 @@ help:
 
 .PHONY: bench
 bench: tools ## Run every benchmark against real API servers and print its figures (not part of make test).
-	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/updates/ ./test/bench/scheduling/
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/updates/ ./test/bench/scheduling/ ./test/bench/hubmemory/
 	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 10x -timeout 10m ./test/bench/workapply/
 	$(MAKE) bench-lb
 
