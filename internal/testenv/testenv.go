@@ -4,10 +4,14 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
@@ -54,4 +58,16 @@ func run(m *testing.M, members int, fleet **localfleet.Fleet) int {
 		fmt.Fprintln(os.Stderr, "test fleet logs kept in", dir)
 	}
 	return code
+}
+
+// BenchMain is Main for a benchmark package: it starts the fleet only when a benchmark is
+// asked for (-bench), so that `go test ./...` does not pay for a fleet it would not use, and
+// it discards controller logs, which would drown the figures.
+func BenchMain(m *testing.M, members int, fleet **localfleet.Fleet) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	ctrl.SetLogger(logr.Discard())
+	Main(m, members, fleet)
 }

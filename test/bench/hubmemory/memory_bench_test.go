@@ -13,7 +13,6 @@ package hubmemory
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -22,9 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub"
@@ -36,16 +33,7 @@ import (
 
 var fleet *localfleet.Fleet
 
-// TestMain starts a hub only when a benchmark is asked for, so that `go test ./...` does not
-// pay for a fleet it would not use.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	ctrl.SetLogger(logr.Discard())
-	testenv.Main(m, 0, &fleet)
-}
+func TestMain(m *testing.M) { testenv.BenchMain(m, 0, &fleet) }
 
 func memberCount() int {
 	if n, err := strconv.Atoi(os.Getenv("MEMBERS")); err == nil && n > 0 {

@@ -11,7 +11,6 @@ package scheduling
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -41,15 +40,7 @@ import (
 
 var fleet *localfleet.Fleet
 
-// TestMain starts a hub only when a benchmark is asked for, so that `go test ./...` does not
-// pay for a fleet it would not use.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	testenv.Main(m, 0, &fleet)
-}
+func TestMain(m *testing.M) { testenv.BenchMain(m, 0, &fleet) }
 
 type requestCounter struct {
 	mu sync.Mutex

@@ -9,7 +9,6 @@ package updates
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -42,15 +40,7 @@ import (
 
 var fleet *localfleet.Fleet
 
-func TestMain(m *testing.M) {
-	ctrl.SetLogger(logr.Discard())
-	flag.Parse()
-	if bench := flag.Lookup("test.bench"); bench == nil || bench.Value.String() == "" {
-		// `go test ./...` without -bench: nothing here runs, so start no fleet.
-		os.Exit(m.Run())
-	}
-	testenv.Main(m, 0, &fleet)
-}
+func TestMain(m *testing.M) { testenv.BenchMain(m, 0, &fleet) }
 
 const members = 1000
 

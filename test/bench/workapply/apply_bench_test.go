@@ -10,19 +10,15 @@ package workapply
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
@@ -35,17 +31,7 @@ import (
 
 var fleet *localfleet.Fleet
 
-// TestMain starts a hub and one member only when a benchmark is asked for, so that
-// `go test ./...` does not pay for a fleet it would not use.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	// The agent's own logs would drown the figures.
-	ctrl.SetLogger(logr.Discard())
-	testenv.Main(m, 1, &fleet)
-}
+func TestMain(m *testing.M) { testenv.BenchMain(m, 1, &fleet) }
 
 const manifestsPerWork = 100
 
