@@ -55,7 +55,7 @@ help:
 .PHONY: bench
 bench: tools ## Run every benchmark against real API servers and print its figures (not part of make test).
 	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/updates/ ./test/bench/scheduling/ ./test/bench/hubmemory/
-	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 10x -timeout 10m ./test/bench/workapply/
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 10x -timeout 10m ./test/bench/workapply/ ./test/bench/propagation/
 	$(MAKE) bench-lb
 
 .PHONY: bench-lb
