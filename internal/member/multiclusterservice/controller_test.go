@@ -12,18 +12,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member/multiclusterservice"
-	"github.com/flotilla-dev/flotilla/internal/networking/crds"
-	"github.com/flotilla-dev/flotilla/internal/scheme"
+	"github.com/flotilla-dev/flotilla/internal/member/nettest"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
 
@@ -31,38 +27,16 @@ var fleet *localfleet.Fleet
 
 func TestMain(m *testing.M) { testenv.Main(m, 1, &fleet) }
 
-const hubNamespace = "fleet-member-member-1"
+const hubNamespace = nettest.HubNamespace
 
 // The MultiClusterService controller alone: it reports Valid and copies the load
 // balancer; the hub's grant and the derived Service are written by hand here.
 func TestValidAndLoadBalancerStatus(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	hub, err := client.New(fleet.Hub.Config, client.Options{Scheme: scheme.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	member, err := client.New(fleet.Members[0].Config, client.Options{Scheme: scheme.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: hubNamespace}})).To(Succeed())
-	memberCRDs, err := crds.Member()
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(crds.Ensure(ctx, member, memberCRDs)).To(Succeed())
-	mgr, err := ctrl.NewManager(fleet.Hub.Config, ctrl.Options{
-		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{hubNamespace: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	hub, member := nettest.Start(t, fleet, func(mgr ctrl.Manager, mc cluster.Cluster) error {
+		return (&multiclusterservice.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: nettest.MemberName}).SetupWithManager(mgr)
 	})
-	g.Expect(err).NotTo(HaveOccurred())
-	mc, err := cluster.New(fleet.Members[0].Config, func(o *cluster.Options) { o.Scheme = scheme.Scheme })
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(mgr.Add(mc)).To(Succeed())
-	g.Expect((&multiclusterservice.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: "member-1"}).SetupWithManager(mgr)).To(Succeed())
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	defer func() {
-		cancel()
-		g.Expect(<-done).To(Succeed())
-	}()
 
 	g.Expect(member.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})).To(Succeed())
 	mcs := &networkingv1alpha1.MultiClusterService{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart"},

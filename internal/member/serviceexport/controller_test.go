@@ -13,18 +13,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/internal/member/nettest"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceexport"
-	"github.com/flotilla-dev/flotilla/internal/networking/crds"
-	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
 
@@ -32,46 +28,14 @@ var fleet *localfleet.Fleet
 
 func TestMain(m *testing.M) { testenv.Main(m, 1, &fleet) }
 
-const hubNamespace = "fleet-member-member-1"
+const hubNamespace = nettest.HubNamespace
 
 // start runs only the export controller, for member-1, against the fleet's hub and member.
 func start(t *testing.T) (hub, member client.Client) {
-	t.Helper()
-	g := NewWithT(t)
-	ctx := context.Background()
-	var err error
-	hub, err = client.New(fleet.Hub.Config, client.Options{Scheme: scheme.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	member, err = client.New(fleet.Members[0].Config, client.Options{Scheme: scheme.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	if err := hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: hubNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	memberCRDs, err := crds.Member()
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(crds.Ensure(ctx, member, memberCRDs)).To(Succeed())
-
-	mgr, err := ctrl.NewManager(fleet.Hub.Config, ctrl.Options{
-		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{hubNamespace: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	return nettest.Start(t, fleet, func(mgr ctrl.Manager, mc cluster.Cluster) error {
+		r := &serviceexport.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: nettest.MemberName}
+		return r.SetupWithManager(mgr)
 	})
-	g.Expect(err).NotTo(HaveOccurred())
-	mc, err := cluster.New(fleet.Members[0].Config, func(o *cluster.Options) { o.Scheme = scheme.Scheme })
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(mgr.Add(mc)).To(Succeed())
-	r := &serviceexport.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: "member-1"}
-	g.Expect(r.SetupWithManager(mgr)).To(Succeed())
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return hub, member
 }
 
 // The export on the hub carries every property the hub resolves with, and the ready
