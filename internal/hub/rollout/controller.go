@@ -167,7 +167,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
-	as := defaultedApplyStrategy(crp.Spec.Strategy.ApplyStrategy)
+	as := crp.Spec.Strategy.ApplyStrategy.Defaulted()
 	plan := MakePlan(bindings.Items, latest.Name, as, crp.Spec.Strategy.RollingUpdate, r.now())
 
 	var jobs []func(context.Context) error

@@ -21,7 +21,7 @@ func binding(cluster string, state placementv1beta1.BindingState, opts ...bopt) 
 	}
 	if state != placementv1beta1.BindingStateScheduled {
 		b.Spec.ResourceSnapshotName = "p-0-snapshot"
-		b.Spec.ApplyStrategy = defaultedApplyStrategy(nil)
+		b.Spec.ApplyStrategy = (*placementv1beta1.ApplyStrategy)(nil).Defaulted()
 	}
 	for _, o := range opts {
 		o(&b)

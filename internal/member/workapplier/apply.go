@@ -56,27 +56,6 @@ func failed(reason string, retry bool, format string, args ...any) result {
 	return result{reason: reason, retry: retry, message: fmt.Sprintf(format, args...)}
 }
 
-// strategy is an ApplyStrategy with its defaults filled in.
-func strategy(s *placementv1beta1.ApplyStrategy) placementv1beta1.ApplyStrategy {
-	out := placementv1beta1.ApplyStrategy{}
-	if s != nil {
-		out = *s.DeepCopy()
-	}
-	if out.Type == "" {
-		out.Type = placementv1beta1.ApplyStrategyTypeClientSideApply
-	}
-	if out.ComparisonOption == "" {
-		out.ComparisonOption = placementv1beta1.ComparisonOptionTypePartialComparison
-	}
-	if out.WhenToApply == "" {
-		out.WhenToApply = placementv1beta1.WhenToApplyTypeAlways
-	}
-	if out.WhenToTakeOver == "" {
-		out.WhenToTakeOver = placementv1beta1.WhenToTakeOverTypeAlways
-	}
-	return out
-}
-
 // process applies (or, under ReportDiff, compares) one manifest.
 func (a *applier) process(ctx context.Context, m *manifest, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) result {
 	r := a.processInner(ctx, m, aw, s)

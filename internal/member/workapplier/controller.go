@@ -126,7 +126,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	s := strategy(work.Spec.ApplyStrategy)
+	s := *work.Spec.ApplyStrategy.Defaulted()
 	manifests := decode(work)
 	results := r.applyAll(ctx, manifests, aw, s)
 
