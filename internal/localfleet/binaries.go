@@ -67,32 +67,39 @@ func binariesIn(dir string) Binaries {
 func FindBinaries(ctx context.Context, build bool, progress io.Writer) (Binaries, error) {
 	dir := ToolsDir()
 	bins := binariesIn(dir)
-	missing := bins.missing()
-	if len(missing) == 0 {
-		return bins, nil
+	err := buildMissing(ctx, dir, bins.missing, build, progress, "make tools",
+		"etcd", "kube-apiserver", "kube-controller-manager")
+	return bins, err
+}
+
+// buildMissing builds the named tools into dir with hack/build-tools.sh when missing reports
+// some absent and build is true. hint is the command that builds them by hand.
+func buildMissing(ctx context.Context, dir string, missing func() []string, build bool, progress io.Writer, hint string, names ...string) error {
+	absent := missing()
+	if len(absent) == 0 {
+		return nil
 	}
 	if !build {
-		return bins, fmt.Errorf("%s not found in %s: run `make tools` in the Flotilla checkout to build them", strings.Join(missing, ", "), dir)
+		return fmt.Errorf("%s not found in %s: run `%s` in the Flotilla checkout to build them", strings.Join(absent, ", "), dir, hint)
 	}
 	script, err := findBuildScript()
 	if err != nil {
-		return bins, fmt.Errorf("%s not found in %s, and %w", strings.Join(missing, ", "), dir, err)
+		return fmt.Errorf("%s not found in %s, and %w", strings.Join(absent, ", "), dir, err)
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return bins, fmt.Errorf("%s not found in %s, and building them needs a Go toolchain on PATH", strings.Join(missing, ", "), dir)
+		return fmt.Errorf("%s not found in %s, and building them needs a Go toolchain on PATH", strings.Join(absent, ", "), dir)
 	}
-	fmt.Fprintf(progress, "%s missing from %s: building them with %s\n", strings.Join(missing, ", "), dir, script)
-	cmd := exec.CommandContext(ctx, "bash", script, "etcd", "kube-apiserver", "kube-controller-manager")
+	fmt.Fprintf(progress, "%s missing from %s: building them with %s\n", strings.Join(absent, ", "), dir, script)
+	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, names...)...)
 	cmd.Env = append(os.Environ(), "FLOTILLA_TOOLS_DIR="+dir)
-	cmd.Stdout = progress
-	cmd.Stderr = progress
+	cmd.Stdout, cmd.Stderr = progress, progress
 	if err := cmd.Run(); err != nil {
-		return bins, fmt.Errorf("building the kube binaries with %s: %w", script, err)
+		return fmt.Errorf("building %s with %s: %w", strings.Join(names, ", "), script, err)
 	}
-	if missing := bins.missing(); len(missing) > 0 {
-		return bins, fmt.Errorf("%s still missing from %s after the build", strings.Join(missing, ", "), dir)
+	if absent := missing(); len(absent) > 0 {
+		return fmt.Errorf("%s still missing from %s after the build", strings.Join(absent, ", "), dir)
 	}
-	return bins, nil
+	return nil
 }
 
 // findBuildScript looks for hack/build-tools.sh above the working directory and above the

@@ -2,12 +2,9 @@ package localfleet
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 // Workload support (`flotilla local up --workloads`): each member also runs the workload
@@ -58,28 +55,9 @@ func FindWorkloadBinaries(ctx context.Context, build bool, progress io.Writer) (
 		Kwok:          filepath.Join(dir, "kwok"),
 		KwokStages:    filepath.Join(dir, "kwok-stages.yaml"),
 	}
-	missing := bins.missing()
-	if len(missing) == 0 {
-		return bins, nil
-	}
-	if !build {
-		return bins, fmt.Errorf("%s not found in %s: run `hack/build-tools.sh kube-scheduler kwok` in the Flotilla checkout to build them", strings.Join(missing, ", "), dir)
-	}
-	script, err := findBuildScript()
-	if err != nil {
-		return bins, fmt.Errorf("%s not found in %s, and %w", strings.Join(missing, ", "), dir, err)
-	}
-	fmt.Fprintf(progress, "%s missing from %s: building them with %s\n", strings.Join(missing, ", "), dir, script)
-	cmd := exec.CommandContext(ctx, "bash", script, "kube-scheduler", "kwok")
-	cmd.Env = append(os.Environ(), "FLOTILLA_TOOLS_DIR="+dir)
-	cmd.Stdout, cmd.Stderr = progress, progress
-	if err := cmd.Run(); err != nil {
-		return bins, fmt.Errorf("building kube-scheduler and kwok with %s: %w", script, err)
-	}
-	if missing := bins.missing(); len(missing) > 0 {
-		return bins, fmt.Errorf("%s still missing from %s after the build", strings.Join(missing, ", "), dir)
-	}
-	return bins, nil
+	err := buildMissing(ctx, dir, bins.missing, build, progress, "hack/build-tools.sh kube-scheduler kwok",
+		"kube-scheduler", "kwok")
+	return bins, err
 }
 
 // startWorkloadProcesses starts the member's kube-scheduler and kwok.
