@@ -1,12 +1,13 @@
 // Package membership is the hub's MemberCluster controller. For each MemberCluster it keeps
-// the member's namespace fleet-member-<name>, the Role and RoleBinding that let the member
-// agent's identity work there, and the InternalMemberCluster that carries the hub's
+// the member's namespace fleet-member-<name>, the RoleBinding that gives the member agent's
+// identity the fixed ClusterRole flotilla-member-agent there, and the InternalMemberCluster that carries the hub's
 // instruction (Join or Leave). It copies the agent's reports back into the MemberCluster's
 // status and runs the leave flow when the MemberCluster is deleted.
 package membership
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,7 +62,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("membercluster").
 		For(&clusterv1beta1.MemberCluster{}).
 		Owns(&corev1.Namespace{}).
-		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Watches(&clusterv1beta1.InternalMemberCluster{}, handler.EnqueueRequestsFromMapFunc(memberOfIMC)).
 		Complete(r)
@@ -87,6 +87,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 	imc, err := r.ensureMemberObjects(ctx, mc)
+	if bad := identityError(""); errors.As(err, &bad) {
+		// Nothing to retry: the MemberCluster's next change brings it back here.
+		meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
+			Type: clusterv1beta1.ConditionReadyToJoin, Status: metav1.ConditionFalse, Reason: ReasonNotReadyToJoin,
+			ObservedGeneration: mc.Generation, Message: err.Error(),
+		})
+		r.copyAgentStatus(mc, imc)
+		return reconcile.Result{}, r.updateStatus(ctx, mc)
+	}
 	if err != nil {
 		meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
 			Type: clusterv1beta1.ConditionReadyToJoin, Status: metav1.ConditionFalse, Reason: ReasonNotReadyToJoin,
@@ -123,7 +132,8 @@ func (r *Reconciler) ensureFinalizerAndLabel(ctx context.Context, mc *clusterv1b
 	return r.Client.Patch(ctx, mc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
-// ensureMemberObjects creates or updates the namespace, Role, RoleBinding and IMC.
+// ensureMemberObjects creates or updates the namespace, RoleBinding and IMC, and removes the
+// per-member Role of older hubs.
 func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1.MemberCluster) (*clusterv1beta1.InternalMemberCluster, error) {
 	ns := clusterv1beta1.NamespaceForMember(mc.Name)
 	labels := map[string]string{clusterv1beta1.MemberNameLabel: mc.Name}
@@ -139,26 +149,12 @@ func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1
 		return nil, fmt.Errorf("namespace %s is still being deleted from an earlier membership; the join continues once it is gone", ns)
 	}
 
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: clusterv1beta1.RoleForMember(mc.Name), Namespace: ns}}
-	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, role, func() error {
-		mergeLabels(&role.ObjectMeta, labels)
-		role.Rules = agentRules()
-		return controllerutil.SetControllerReference(mc, role, r.Client.Scheme())
-	}); err != nil {
-		return nil, fmt.Errorf("role %s/%s: %w", ns, role.Name, err)
+	problem := identityProblem(mc.Spec.Identity)
+	if err := r.ensureBinding(ctx, mc, ns, labels, problem == ""); err != nil {
+		return nil, err
 	}
-
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: clusterv1beta1.RoleBindingForMember(mc.Name), Namespace: ns}}
-	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, binding, func() error {
-		mergeLabels(&binding.ObjectMeta, labels)
-		binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}
-		binding.Subjects = nil
-		if mc.Spec.Identity.Name != "" {
-			binding.Subjects = []rbacv1.Subject{mc.Spec.Identity}
-		}
-		return controllerutil.SetControllerReference(mc, binding, r.Client.Scheme())
-	}); err != nil {
-		return nil, fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, binding.Name, err)
+	if err := r.removeLegacyRole(ctx, mc, ns); err != nil {
+		return nil, err
 	}
 
 	imc := &clusterv1beta1.InternalMemberCluster{ObjectMeta: metav1.ObjectMeta{Name: mc.Name, Namespace: ns}}
@@ -170,7 +166,83 @@ func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1
 	}); err != nil {
 		return nil, fmt.Errorf("internalmembercluster %s/%s: %w", ns, imc.Name, err)
 	}
+	if problem != "" {
+		return imc, identityError(problem)
+	}
 	return imc, nil
+}
+
+// identityError is a spec.identity the hub refuses to bind. Only the user can fix it, so it
+// is reported on the MemberCluster and not retried.
+type identityError string
+
+func (e identityError) Error() string { return string(e) }
+
+// ensureBinding keeps the RoleBinding fleet-rolebinding-<name>, which binds the fixed
+// ClusterRole flotilla-member-agent to spec.identity in the member's namespace. bindIdentity
+// false leaves it without a subject (the identity is one the hub refuses to bind).
+//
+// A RoleBinding's roleRef cannot change. A binding written by an older hub refers to the
+// per-member Role fleet-role-<name>; it is deleted and made again with the new roleRef.
+func (r *Reconciler) ensureBinding(ctx context.Context, mc *clusterv1beta1.MemberCluster, ns string, labels map[string]string, bindIdentity bool) error {
+	name := clusterv1beta1.RoleBindingForMember(mc.Name)
+	fill := func(b *rbacv1.RoleBinding) error {
+		mergeLabels(&b.ObjectMeta, labels)
+		b.RoleRef = agentRoleRef()
+		b.Subjects = nil
+		if bindIdentity && mc.Spec.Identity.Name != "" {
+			b.Subjects = []rbacv1.Subject{mc.Spec.Identity}
+		}
+		return controllerutil.SetControllerReference(mc, b, r.Client.Scheme())
+	}
+	binding := &rbacv1.RoleBinding{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, binding)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("rolebinding %s/%s: %w", ns, name, err)
+	}
+	if err == nil && binding.RoleRef != agentRoleRef() {
+		log.FromContext(ctx).Info("replacing a member's RoleBinding with one to the fixed agent ClusterRole",
+			"member", mc.Name, "oldRoleRef", binding.RoleRef.Kind+"/"+binding.RoleRef.Name)
+		if err := r.Client.Delete(ctx, binding, client.Preconditions{UID: &binding.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("rolebinding %s/%s: replacing the binding to %s: %w", ns, name, binding.RoleRef.Name, err)
+		}
+		// The cache may still hold the old binding: create the new one directly.
+		fresh := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+		if err := fill(fresh); err != nil {
+			return err
+		}
+		if err := r.Client.Create(ctx, fresh); err != nil {
+			return fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, name, err)
+		}
+		return nil
+	}
+	binding = &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, binding, func() error { return fill(binding) }); err != nil {
+		return fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, name, err)
+	}
+	return nil
+}
+
+// removeLegacyRole deletes the per-member Role fleet-role-<name> that older hubs wrote, once
+// the RoleBinding no longer refers to it. Only a Role this MemberCluster controls is removed.
+func (r *Reconciler) removeLegacyRole(ctx context.Context, mc *clusterv1beta1.MemberCluster, ns string) error {
+	role := &rbacv1.Role{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: clusterv1beta1.RoleForMember(mc.Name)}, role)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("role %s/%s: %w", ns, role.Name, err)
+	}
+	if !metav1.IsControlledBy(role, mc) {
+		return nil
+	}
+	log.FromContext(ctx).Info("removing the per-member Role of an older hub; the agent's rights now come from "+AgentClusterRole,
+		"member", mc.Name, "role", role.Name)
+	if err := r.Client.Delete(ctx, role, client.Preconditions{UID: &role.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("role %s/%s: removing the per-member Role of an older hub: %w", ns, role.Name, err)
+	}
+	return nil
 }
 
 // copyAgentStatus copies what the agents reported, and sets Joined and Healthy from it. It

@@ -26,7 +26,8 @@ var fleet *localfleet.Fleet
 // forceDeleteWait is short so the force-delete test does not wait 15 minutes.
 const forceDeleteWait = 4 * time.Second
 
-func TestMain(m *testing.M) { testenv.Main(m, 0, &fleet) }
+// One member cluster, for the agent that runs as its own identity in the revocation test.
+func TestMain(m *testing.M) { testenv.Main(m, 1, &fleet) }
 
 // startHub runs the hub controllers for one test and returns an admin client of the hub.
 func startHub(t *testing.T) client.Client {
@@ -115,16 +116,14 @@ func TestJoinCreatesTheMemberObjects(t *testing.T) {
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: ns}, namespace)).To(Succeed())
 	g.Expect(namespace.OwnerReferences).To(ContainElement(HaveField("UID", mc.UID)))
 
-	role := &rbacv1.Role{}
-	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fleet-role-join"}, role)).To(Succeed())
-	g.Expect(role.Rules).To(ContainElement(And(
-		HaveField("Resources", ConsistOf("internalmemberclusters/status")),
-		HaveField("Verbs", ContainElement("update")))))
-
+	// The agent's rights come from the fixed ClusterRole, bound in the member's namespace only;
+	// the hub writes no per-member Role.
 	binding := &rbacv1.RoleBinding{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fleet-rolebinding-join"}, binding)).To(Succeed())
 	g.Expect(binding.Subjects).To(ConsistOf(mc.Spec.Identity))
-	g.Expect(binding.RoleRef.Name).To(Equal("fleet-role-join"))
+	g.Expect(binding.RoleRef).To(Equal(rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: membership.AgentClusterRole}))
+	g.Expect(binding.OwnerReferences).To(ContainElement(HaveField("UID", mc.UID)))
+	g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fleet-role-join"}, &rbacv1.Role{}))).To(BeTrue())
 
 	imc := getIMC(g, c, "join")
 	g.Expect(imc.Spec.State).To(Equal(clusterv1beta1.ClusterStateJoin))

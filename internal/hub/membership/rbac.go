@@ -1,39 +1,55 @@
 package membership
 
 import (
+	"fmt"
+	"strings"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
-// agentRules are what a member agent may do in its own hub namespace, fleet-member-<name>.
-// It reads its InternalMemberCluster and writes only its status; it owns the per-member
-// objects of the placement, update and networking APIs; it writes events and leases.
-// Nothing grants it anything outside that namespace.
-func agentRules() []rbacv1.PolicyRule {
-	return []rbacv1.PolicyRule{
-		{
-			APIGroups: []string{"cluster.kubernetes-fleet.io"},
-			Resources: []string{"internalmemberclusters"},
-			Verbs:     []string{"get", "list", "watch"},
-		},
-		{
-			APIGroups: []string{"cluster.kubernetes-fleet.io"},
-			Resources: []string{"internalmemberclusters/status"},
-			Verbs:     []string{"get", "update", "patch"},
-		},
-		{
-			APIGroups: []string{"placement.kubernetes-fleet.io", "updates.flotilla.dev", "networking.flotilla.dev", "multicluster.x-k8s.io"},
-			Resources: []string{"*"},
-			Verbs:     []string{"get", "list", "watch", "create", "update", "patch", "delete"},
-		},
-		{
-			APIGroups: []string{""},
-			Resources: []string{"events"},
-			Verbs:     []string{"create", "patch"},
-		},
-		{
-			APIGroups: []string{"coordination.k8s.io"},
-			Resources: []string{"leases"},
-			Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
-		},
+// AgentClusterRole is the fixed ClusterRole every member agent gets in its own hub namespace
+// (config/policies/12-member-agent-rbac.yaml). The hub binds it from each member's RoleBinding,
+// which limits it to that namespace. The hub never writes rules: it may bind this one role
+// and no other, and it has no `escalate`, so it cannot hand out rights it was not given.
+const AgentClusterRole = "flotilla-member-agent"
+
+// agentRoleRef is what each member's RoleBinding refers to.
+func agentRoleRef() rbacv1.RoleRef {
+	return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentClusterRole}
+}
+
+// identityProblem says what is wrong with a MemberCluster's spec.identity, or "" when the
+// hub may bind it. The admission policy flotilla-member-identity refuses the same values; the
+// controller checks again for MemberClusters written before that policy existed.
+//
+// Names in the system: space are the API server's own: system:unauthenticated,
+// system:authenticated, system:masters, the nodes and the controllers. Binding one of them
+// would hand the member's rights to everyone, or to a component that is not the agent. Only
+// ServiceAccounts, which are system:serviceaccount:<namespace>:<name> users, are allowed from
+// that space: a single ServiceAccount is a single identity.
+func identityProblem(s rbacv1.Subject) string {
+	if s.Name == "" {
+		return "" // a member with no agent identity: the RoleBinding has no subject
+	}
+	switch s.Kind {
+	case rbacv1.ServiceAccountKind:
+		return ""
+	case rbacv1.UserKind:
+		if !strings.HasPrefix(s.Name, "system:") {
+			return ""
+		}
+		if parts := strings.Split(s.Name, ":"); len(parts) == 4 && parts[1] == "serviceaccount" && parts[2] != "" && parts[3] != "" {
+			return ""
+		}
+		return fmt.Sprintf("spec.identity: the user %q is one of the API server's own system: identities; "+
+			"name the member agent's own user or ServiceAccount instead", s.Name)
+	case rbacv1.GroupKind:
+		if !strings.HasPrefix(s.Name, "system:") {
+			return ""
+		}
+		return fmt.Sprintf("spec.identity: the group %q is one of the API server's own system: groups and would give "+
+			"the member's rights to everyone in it; name the member agent's own user or ServiceAccount instead", s.Name)
+	default:
+		return fmt.Sprintf("spec.identity.kind %q is not a subject kind; use ServiceAccount, User or Group", s.Kind)
 	}
 }
