@@ -40,6 +40,13 @@ type Options struct {
 	LeaderElection bool
 	// UpgradeProviders are the upgrade providers that run in the hub (see internal/providers).
 	UpgradeProviders []providers.Provider
+	// StaleGrace is how long after the hub controllers start, or the hub's API server
+	// answers again, no member is judged stale; zero means membership.HeartbeatStaleAfter.
+	StaleGrace time.Duration
+	// MaxStaleShare is the share of joined members that may look stale at once before the
+	// scheduler stops moving placements away from stale members; zero means
+	// membership.DefaultMaxStaleShare.
+	MaxStaleShare float64
 }
 
 // Env is what every hub controller gets to set itself up.

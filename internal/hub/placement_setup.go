@@ -1,17 +1,32 @@
 package hub
 
 import (
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 )
 
 // setupPlacement registers the hub half of resource propagation: the placement controller
-// (selection, snapshots, status), the scheduler and the rollout.
+// (selection, snapshots, status), the scheduler and the rollout. The scheduler judges
+// heartbeats by how long the hub has been able to hear them (membership.HearingTracker).
 func setupPlacement(env Env) error {
+	clientset, err := kubernetes.NewForConfig(env.Manager.GetConfig())
+	if err != nil {
+		return err
+	}
+	tracker := membership.NewHearingTracker(clientset.Discovery().RESTClient())
+	if err := env.Manager.Add(tracker); err != nil {
+		return err
+	}
+	hearing := func() membership.Hearing {
+		return membership.Hearing{Since: tracker.Since(), Grace: env.Options.StaleGrace, MaxStaleShare: env.Options.MaxStaleShare}
+	}
 	for _, setup := range []func(Env) error{
 		func(e Env) error { return placement.SetupWithManager(e.Manager) },
-		func(e Env) error { return scheduler.SetupWithManager(e.Manager) },
+		func(e Env) error { return scheduler.SetupWithHearing(e.Manager, hearing) },
 		func(e Env) error { return rollout.SetupWithManager(e.Manager) },
 	} {
 		if err := setup(env); err != nil {

@@ -39,6 +39,7 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -202,6 +203,7 @@ func (r *memberReconciler) setup(mgr ctrl.Manager) error {
 		Named("loadbalancer-"+r.member).
 		For(&corev1.Service{}).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(bySlice)).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

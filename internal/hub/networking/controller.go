@@ -32,6 +32,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // serviceKeyIndex indexes the internal exports and imports by <namespace>/<name> of their service.
@@ -88,6 +89,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Watches(&networkingv1alpha1.InternalServiceExport{}, handler.EnqueueRequestsFromMapFunc(byName)).
 		Watches(&networkingv1alpha1.InternalServiceImport{}, handler.EnqueueRequestsFromMapFunc(byName)).
 		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(everyService), builder.WithPredicates(membershipChanged)).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

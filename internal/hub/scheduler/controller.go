@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -25,6 +24,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
@@ -50,6 +50,9 @@ type Reconciler struct {
 	Framework *Framework
 	// Now returns the current time; tests leave it nil.
 	Now func() time.Time
+	// Hearing says how long the hub has heard heartbeats and how far it trusts staleness
+	// (membership.Hearing); nil trusts heartbeat ages as they are.
+	Hearing func() membership.Hearing
 
 	// created remembers the bindings this scheduler created recently, by placement, until
 	// the cache shows them: without it, a reconcile that runs before the cache caught up
@@ -96,6 +99,13 @@ func (r *Reconciler) addExpected(crp string, byCluster map[string]*placementv1be
 	}
 }
 
+func (r *Reconciler) hearing() membership.Hearing {
+	if r.Hearing == nil {
+		return membership.Hearing{}
+	}
+	return r.Hearing()
+}
+
 func (r *Reconciler) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
@@ -103,13 +113,17 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
-// SetupWithManager registers the scheduler with a manager.
-func SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager registers the scheduler with a manager; it trusts heartbeat ages as
+// they are.
+func SetupWithManager(mgr ctrl.Manager) error { return SetupWithHearing(mgr, nil) }
+
+// SetupWithHearing registers the scheduler with a manager. hearing is as Reconciler.Hearing.
+func SetupWithHearing(mgr ctrl.Manager, hearing func() membership.Hearing) error {
 	c, err := fastclient.New(mgr)
 	if err != nil {
 		return err
 	}
-	return (&Reconciler{Client: c, Framework: Default()}).SetupWithManager(mgr)
+	return (&Reconciler{Client: c, Framework: Default(), Hearing: hearing}).SetupWithManager(mgr)
 }
 
 // SetupWithManager registers the controller.
@@ -126,7 +140,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(bindingSpecOrDeletion())).
 		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(r.allPlacements),
 			builder.WithPredicates(memberChangeThatMatters())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
 }
 
@@ -281,13 +295,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			policy.NumberOfClusters = ptrInt32(int32(n))
 		}
 	}
-	res := r.Framework.Schedule(policy, members.Items, placed, keepPlaced, r.now())
+	now := r.now()
+	judgement := membership.Judge(members.Items, now, r.hearing())
+	res := r.Framework.withJudgement(judgement).Schedule(policy, members.Items, placed, keepPlaced, now)
+	held := heldStale(judgement, members.Items, placed, now)
 
 	retry, err := r.writeBindings(ctx, crp, policySnap, res, byCluster)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if err := r.writeDecisions(ctx, policySnap, policy, res); err != nil {
+	if err := r.writeDecisions(ctx, policySnap, policy, res, judgement, held); err != nil {
 		return reconcile.Result{}, err
 	}
 	if retry {
@@ -425,7 +442,7 @@ func (r *Reconciler) unscheduleBinding(b *placementv1beta1.ClusterResourceBindin
 
 // writeDecisions records the decisions and the Scheduled condition on the policy snapshot.
 func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
-	policy *placementv1beta1.PlacementPolicy, res Result) error {
+	policy *placementv1beta1.PlacementPolicy, res Result, judgement membership.Judgement, held []string) error {
 	updated := policySnap.DeepCopy()
 	decisions := append([]placementv1beta1.ClusterDecision{}, res.Picked...)
 	notPicked := res.NotPicked
@@ -449,6 +466,10 @@ func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1
 		cond.Status, cond.Reason = metav1.ConditionFalse, placementv1beta1.SchedulingPolicyUnfulfilledReason
 		cond.Message = fmt.Sprintf("the %s policy wants %d cluster(s) but only %d fit; the placement goes to those, and %s",
 			typeOf(policy), res.Wanted, len(res.Picked), unfulfilledHint(res))
+	}
+	if len(held) > 0 {
+		cond.Reason = StaleClustersKeptReason
+		cond.Message = heldMessage(judgement, held) + "; " + cond.Message
 	}
 	meta.SetStatusCondition(&updated.Status.Conditions, cond)
 	if equality.Semantic.DeepEqual(updated.Status, policySnap.Status) {

@@ -13,20 +13,27 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 )
 
-// eligibility drops members that may not receive placements (membership.Eligible). A member
-// that already holds a PickAll or PickFixed placement keeps it while it is merely unhealthy
-// or silent, so that a network blip does not remove workloads; it loses it when it leaves.
-// PickN moves the placement to another member instead.
-type eligibility struct{}
+// eligibility drops members that may not receive placements (membership.EligibleHearing).
+// A member that already holds a PickAll or PickFixed placement keeps it while it is merely
+// unhealthy or silent, so that a network blip does not remove workloads; it loses it when
+// it leaves. PickN moves the placement to another member instead, unless the judgement
+// holds: when too many members look stale at once, the silence is most likely the hub's
+// own, and no member loses a placement for staleness.
+type eligibility struct {
+	judgement membership.Judgement
+}
 
 func (eligibility) Name() string { return "ClusterEligibility" }
 
-func (eligibility) Filter(s *State, mc *clusterv1beta1.MemberCluster) (bool, string) {
-	ok, why := membership.Eligible(mc, s.Now)
+func (e eligibility) Filter(s *State, mc *clusterv1beta1.MemberCluster) (bool, string) {
+	ok, why, staleOnly := membership.EligibleHearing(mc, s.Now, e.judgement.Hearing)
 	if ok {
 		return true, ""
 	}
 	if s.Placed[mc.Name] && !leaving(mc) && s.Policy.PlacementType != placementv1beta1.PickNPlacementType {
+		return true, ""
+	}
+	if s.Placed[mc.Name] && staleOnly && e.judgement.Hold {
 		return true, ""
 	}
 	return false, "the cluster is not eligible: " + why

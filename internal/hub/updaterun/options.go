@@ -2,10 +2,12 @@ package updaterun
 
 import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // controllerOptions lets several runs progress at once; each run is one key, so a run's
 // steps never overlap.
 func controllerOptions() controller.Options {
-	return controller.Options{MaxConcurrentReconciles: 4}
+	return controllerdefaults.Options(4)
 }

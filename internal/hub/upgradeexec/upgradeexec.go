@@ -12,11 +12,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/providers"
 )
 
@@ -60,7 +60,7 @@ func Setup(mgr ctrl.Manager, list []providers.Provider, workers int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("hub-upgrade-profiles").
 		For(&clusterv1beta1.MemberCluster{}, builder.WithPredicates(hasProvider)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		WithOptions(controllerdefaults.Options(workers)).
 		Complete(pub)
 }
 

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/member/properties"
 )
 
@@ -56,6 +57,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		// writes must not trigger heartbeats.
 		For(&clusterv1beta1.InternalMemberCluster{}, ctrl.WithPredicates(predicate.GenerationChangedPredicate{},
 			predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.MemberName }))).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 
@@ -79,7 +81,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	err := r.heartbeat(ctx, imc)
 	r.record(err)
 	if err != nil {
-		return reconcile.Result{}, err
+		// A failed heartbeat is retried at the period, not by the workqueue's backoff: the
+		// hub judges staleness by the period, so the next try must never come later than
+		// that. The error stays visible in the agent's readiness check.
+		log.FromContext(ctx).Error(err, "heartbeat failed; retrying at the heartbeat period", "period", period)
+		return reconcile.Result{RequeueAfter: period}, nil
 	}
 	return reconcile.Result{RequeueAfter: period}, nil
 }

@@ -25,6 +25,7 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
 )
 
@@ -72,6 +73,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		WatchesRawSource(source.Kind(mc, client.Object(&networkingv1alpha1.MultiClusterService{}), &handler.EnqueueRequestForObject{})).
 		WatchesRawSource(source.Kind(mc, client.Object(&corev1.Service{}), handler.EnqueueRequestsFromMapFunc(fromDerived))).
 		Watches(&networkingv1alpha1.InternalServiceImport{}, handler.EnqueueRequestsFromMapFunc(fromInternal)).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

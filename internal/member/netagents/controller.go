@@ -22,6 +22,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // Condition reasons of the networking agents.
@@ -45,6 +46,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Named("networking-agents").
 		For(&clusterv1beta1.InternalMemberCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{},
 			predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.MemberName }))).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

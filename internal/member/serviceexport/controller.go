@@ -30,6 +30,7 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // DefaultWithdrawTimeout bounds how long a deleted ServiceExport waits for the hub to
@@ -79,6 +80,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		WatchesRawSource(source.Kind(r.Member.GetCache(), client.Object(&corev1.Service{}), handler.EnqueueRequestsFromMapFunc(byName))).
 		WatchesRawSource(source.Kind(r.Member.GetCache(), client.Object(&discoveryv1.EndpointSlice{}), handler.EnqueueRequestsFromMapFunc(bySliceService))).
 		Watches(&networkingv1alpha1.InternalServiceExport{}, handler.EnqueueRequestsFromMapFunc(byExport)).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

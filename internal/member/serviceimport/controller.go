@@ -37,6 +37,7 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // Reasons of the Ready condition on an InternalServiceImport.
@@ -105,6 +106,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		WatchesRawSource(source.Kind(mc, client.Object(&discoveryv1.EndpointSlice{}), handler.EnqueueRequestsFromMapFunc(bySlice))).
 		WatchesRawSource(source.Kind(mc, client.Object(&networkingv1alpha1.MultiClusterService{}), handler.EnqueueRequestsFromMapFunc(byMCS))).
 		WatchesRawSource(source.Kind(mc, client.Object(&corev1.Namespace{}), handler.EnqueueRequestsFromMapFunc(byNamespace))).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
 }
 

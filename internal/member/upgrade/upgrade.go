@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/providers"
 	"github.com/flotilla-dev/flotilla/internal/providers/local"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -100,6 +101,7 @@ func (p *Publisher) SetupWithManager(mgr ctrl.Manager, member cluster.Cluster) e
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("upgrade-profile-" + p.Member.Name).
 		WatchesRawSource(source.Kind(member.GetCache(), &corev1.Node{}, one)).
+		WithOptions(controllerdefaults.Options(0)).
 		Complete(p)
 }
 
