@@ -33,14 +33,19 @@ type FilterPlugin interface {
 
 // ScorePlugin ranks the clusters that passed the filters. PreScore sees all of them first,
 // so that a plugin can scale by the spread of values (property sorters need the minimum and
-// maximum).
+// maximum), and returns the scorer for this one run. Whatever PreScore learns lives in that
+// scorer, never in the plugin: one Framework serves the controller's concurrent reconciles,
+// and a plugin that kept state would let one run score with another run's values.
 type ScorePlugin interface {
 	Name() string
-	PreScore(s *State, clusters []*clusterv1beta1.MemberCluster)
-	Score(s *State, mc *clusterv1beta1.MemberCluster) int32
+	PreScore(s *State, clusters []*clusterv1beta1.MemberCluster) ClusterScorer
 }
 
-// Framework runs a list of filter and score plugins.
+// ClusterScorer scores one cluster within the run its PreScore saw.
+type ClusterScorer func(mc *clusterv1beta1.MemberCluster) int32
+
+// Framework runs a list of filter and score plugins. It holds no state of its own between
+// runs, so one Framework may run Schedule from many goroutines at once.
 type Framework struct {
 	Filters []FilterPlugin
 	Scores  []ScorePlugin
@@ -50,7 +55,7 @@ type Framework struct {
 func Default() *Framework {
 	return &Framework{
 		Filters: []FilterPlugin{eligibility{}, requiredAffinity{}, taintToleration{}, topologyKeyPresent{}},
-		Scores:  []ScorePlugin{&preferredAffinity{}},
+		Scores:  []ScorePlugin{preferredAffinity{}},
 	}
 }
 
@@ -102,14 +107,15 @@ func (f *Framework) filter(s *State, clusters []*clusterv1beta1.MemberCluster) (
 
 // score runs the score plugins over the clusters that passed.
 func (f *Framework) score(s *State, clusters []*clusterv1beta1.MemberCluster) []Candidate {
+	scorers := make([]ClusterScorer, 0, len(f.Scores))
 	for _, p := range f.Scores {
-		p.PreScore(s, clusters)
+		scorers = append(scorers, p.PreScore(s, clusters))
 	}
 	out := make([]Candidate, 0, len(clusters))
 	for _, mc := range clusters {
 		var total int32
-		for _, p := range f.Scores {
-			total += p.Score(s, mc)
+		for _, score := range scorers {
+			total += score(mc)
 		}
 		out = append(out, Candidate{Cluster: mc, AffinityScore: total})
 	}

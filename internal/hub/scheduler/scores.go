@@ -10,29 +10,29 @@ import (
 // preferredAffinity adds up the weights of the preferred terms a member matches. A term with
 // a property sorter earns a share of its weight that grows linearly from the worst to the
 // best value among the candidates (Descending: the largest is best); a member that lacks the
-// property earns nothing from it.
-type preferredAffinity struct {
-	// bounds holds the minimum and maximum of each sorted property, from PreScore.
-	bounds map[string][2]float64
-}
+// property earns nothing from it. The plugin itself is stateless; the bounds of one run live
+// in the scorer PreScore returns.
+type preferredAffinity struct{}
 
-func (*preferredAffinity) Name() string { return "ClusterAffinity" }
+func (preferredAffinity) Name() string { return "ClusterAffinity" }
 
-func (p *preferredAffinity) terms(s *State) []placementv1beta1.PreferredClusterSelector {
+func (preferredAffinity) terms(s *State) []placementv1beta1.PreferredClusterSelector {
 	if s.Policy.Affinity == nil || s.Policy.Affinity.ClusterAffinity == nil {
 		return nil
 	}
 	return s.Policy.Affinity.ClusterAffinity.PreferredDuringSchedulingIgnoredDuringExecution
 }
 
-func (p *preferredAffinity) PreScore(s *State, clusters []*clusterv1beta1.MemberCluster) {
-	p.bounds = map[string][2]float64{}
-	for _, t := range p.terms(s) {
+func (p preferredAffinity) PreScore(s *State, clusters []*clusterv1beta1.MemberCluster) ClusterScorer {
+	terms := p.terms(s)
+	// bounds holds the minimum and maximum of each sorted property among this run's clusters.
+	bounds := map[string][2]float64{}
+	for _, t := range terms {
 		if t.Preference.PropertySorter == nil {
 			continue
 		}
 		name := t.Preference.PropertySorter.Name
-		if _, done := p.bounds[name]; done {
+		if _, done := bounds[name]; done {
 			continue
 		}
 		lo, hi, any := math.Inf(1), math.Inf(-1), false
@@ -42,14 +42,18 @@ func (p *preferredAffinity) PreScore(s *State, clusters []*clusterv1beta1.Member
 			}
 		}
 		if any {
-			p.bounds[name] = [2]float64{lo, hi}
+			bounds[name] = [2]float64{lo, hi}
 		}
 	}
+	return func(mc *clusterv1beta1.MemberCluster) int32 { return affinityScore(terms, bounds, mc) }
 }
 
-func (p *preferredAffinity) Score(s *State, mc *clusterv1beta1.MemberCluster) int32 {
+// affinityScore is the sum of the weights mc earns from the preferred terms, with property
+// sorters scaled by bounds.
+func affinityScore(terms []placementv1beta1.PreferredClusterSelector, bounds map[string][2]float64,
+	mc *clusterv1beta1.MemberCluster) int32 {
 	var total int32
-	for _, t := range p.terms(s) {
+	for _, t := range terms {
 		term := t.Preference
 		if t.Preference.LabelSelector != nil {
 			labelsOnly := placementv1beta1.ClusterSelectorTerm{LabelSelector: term.LabelSelector}
@@ -62,7 +66,7 @@ func (p *preferredAffinity) Score(s *State, mc *clusterv1beta1.MemberCluster) in
 			continue
 		}
 		v, ok := propertyNumber(mc, term.PropertySorter.Name)
-		b, known := p.bounds[term.PropertySorter.Name]
+		b, known := bounds[term.PropertySorter.Name]
 		if !ok || !known {
 			continue
 		}
