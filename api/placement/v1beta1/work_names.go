@@ -50,9 +50,20 @@ const (
 
 	// WorkFieldManager is the field manager of the work applier's writes on members.
 	WorkFieldManager = "flotilla"
-	// LastAppliedConfigAnnotation holds, on each placed object, the manifest Flotilla last
-	// applied: the base of client-side apply's three-way merge and of drift detection.
+	// LastAppliedConfigAnnotation holds, on an object placed by client-side apply, the
+	// manifest Flotilla last applied: the base of the three-way merge and of drift detection.
+	// Objects placed by server-side apply, and manifests too large for an annotation
+	// (MaxLastAppliedSize), do without it: see LastAppliedHashAnnotation.
 	LastAppliedConfigAnnotation = "flotilla.dev/last-applied-configuration"
+	// LastAppliedHashAnnotation holds, on every object Flotilla applied, the SHA-256 of the
+	// manifest it last applied. Where there is no last-applied annotation, the hash says
+	// whether the hub's manifest changed since, and the server's managed fields say which
+	// fields Flotilla set and which someone else changed.
+	LastAppliedHashAnnotation = "flotilla.dev/last-applied-hash"
+	// MaxLastAppliedSize is the largest manifest, in bytes of JSON, kept whole in the
+	// last-applied annotation. The API server refuses more than 256 KiB of annotations in all,
+	// and the object's own annotations need room too.
+	MaxLastAppliedSize = 128 * 1024
 	// PreExistingAnnotation marks an object that existed before Flotilla took it over.
 	// Flotilla never deletes such an object; it only removes its ownerReference.
 	PreExistingAnnotation = "flotilla.dev/pre-existing"

@@ -2,6 +2,8 @@ package workapplier
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,7 +138,7 @@ func (a *applier) processMapped(ctx context.Context, obj *unstructured.Unstructu
 		}
 		live = res.liveAfter
 	} else if s.WhenToApply == placementv1beta1.WhenToApplyTypeIfNotDrifted {
-		if drifts, err := a.drifts(ctx, live, ri, full); err != nil {
+		if drifts, err := a.drifts(ctx, obj, live, ri, full); err != nil {
 			return failed(placementv1beta1.ManifestFailedToApplyReason, true, "checking %s for drift: %v", describe(obj), err)
 		} else if len(drifts) > 0 {
 			r := failed(placementv1beta1.ManifestFoundDriftsReason, false,
@@ -234,7 +236,7 @@ func (a *applier) takeOver(ctx context.Context, obj, live *unstructured.Unstruct
 	annotations := map[string]any{}
 	// An object that another placement already holds, or that Flotilla applied before
 	// (it has the last-applied annotation), was created by Flotilla: not pre-existing.
-	if len(o.otherPlacements) == 0 && !o.staleOurs && live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == "" {
+	if len(o.otherPlacements) == 0 && !o.staleOurs && !appliedBefore(live) {
 		annotations[placementv1beta1.PreExistingAnnotation] = "true"
 	}
 	patch := map[string]any{"metadata": map[string]any{
@@ -257,6 +259,7 @@ func lastApplied(obj *unstructured.Unstructured) ([]byte, error) {
 	c := obj.DeepCopy()
 	annotations := c.GetAnnotations()
 	delete(annotations, placementv1beta1.LastAppliedConfigAnnotation)
+	delete(annotations, placementv1beta1.LastAppliedHashAnnotation)
 	delete(annotations, placementv1beta1.PreExistingAnnotation)
 	c.SetAnnotations(annotations)
 	if len(annotations) == 0 {
@@ -266,25 +269,47 @@ func lastApplied(obj *unstructured.Unstructured) ([]byte, error) {
 	return c.MarshalJSON()
 }
 
-// desired is the manifest as Flotilla writes it: with the last-applied annotation.
-func desired(obj *unstructured.Unstructured) (*unstructured.Unstructured, []byte, error) {
+// desired is the manifest as Flotilla writes it: with the hash of the manifest, and under
+// client-side apply, when it fits, the whole manifest in the last-applied annotation.
+func desired(obj *unstructured.Unstructured, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, string, error) {
 	last, err := lastApplied(obj)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
+	hash := manifestHash(last)
 	d := obj.DeepCopy()
 	annotations := d.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[placementv1beta1.LastAppliedConfigAnnotation] = string(last)
+	annotations[placementv1beta1.LastAppliedHashAnnotation] = hash
+	if keepsLastApplied(s, last) {
+		annotations[placementv1beta1.LastAppliedConfigAnnotation] = string(last)
+	}
 	d.SetAnnotations(annotations)
 	unstructured.RemoveNestedField(d.Object, "status")
-	return d, last, nil
+	return d, hash, nil
+}
+
+// keepsLastApplied says whether the whole manifest goes into the last-applied annotation:
+// only under client-side apply, whose three-way merge wants it, and only when it fits.
+func keepsLastApplied(s placementv1beta1.ApplyStrategy, last []byte) bool {
+	return s.Type != placementv1beta1.ApplyStrategyTypeServerSideApply && len(last) <= placementv1beta1.MaxLastAppliedSize
+}
+
+func manifestHash(last []byte) string {
+	sum := sha256.Sum256(last)
+	return hex.EncodeToString(sum[:])
+}
+
+// appliedBefore says whether Flotilla has applied the object before (by either annotation).
+func appliedBefore(live *unstructured.Unstructured) bool {
+	a := live.GetAnnotations()
+	return a[placementv1beta1.LastAppliedConfigAnnotation] != "" || a[placementv1beta1.LastAppliedHashAnnotation] != ""
 }
 
 func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
-	d, _, err := desired(obj)
+	d, _, err := desired(obj, s)
 	if err != nil {
 		return nil, err
 	}
@@ -300,25 +325,38 @@ func (a *applier) create(ctx context.Context, obj *unstructured.Unstructured, ri
 // update brings an object Flotilla owns to the manifest: a three-way merge for client-side
 // apply, a server-side apply otherwise.
 func (a *applier) update(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface, aw *placementv1beta1.AppliedWork, s placementv1beta1.ApplyStrategy) (*unstructured.Unstructured, error) {
-	d, last, err := desired(obj)
+	d, hash, err := desired(obj, s)
 	if err != nil {
 		return nil, err
 	}
 	if s.Type == placementv1beta1.ApplyStrategyTypeServerSideApply {
 		// Nothing to do when the manifest is the one last applied and the object still has
 		// every field of it: this spares the member a write per object every resync.
-		if live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == string(last) &&
+		if live.GetAnnotations()[placementv1beta1.LastAppliedHashAnnotation] == hash &&
+			live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation] == "" &&
 			len(comparison(d.Object, live.Object, false)) == 0 {
 			return live, nil
+		}
+		if err := a.dropLastApplied(ctx, live, ri); err != nil {
+			return nil, err
 		}
 		d.SetOwnerReferences([]metav1.OwnerReference{ownerRef(aw)})
 		return a.serverSideApply(ctx, d, ri, s)
 	}
-	// The three-way merge: fields in the previous manifest (the annotation) but not in this
-	// one are removed; fields in this one are set; fields nobody in the hub ever set (a
-	// controller's, a defaulted one) stay. Owner references are never part of it, so other
-	// owners of a co-owned object keep theirs.
-	original := []byte(live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation])
+	// The three-way merge: fields in the previous manifest but not in this one are removed;
+	// fields in this one are set; fields nobody in the hub ever set (a controller's, a
+	// defaulted one) stay. Owner references are never part of it, so other owners of a
+	// co-owned object keep theirs.
+	original, err := previousManifest(live)
+	if err != nil {
+		return nil, err
+	}
+	if _, kept := d.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation]; !kept {
+		// The manifest outgrew the annotation: the merge would leave the old one in place.
+		if err := a.dropLastApplied(ctx, live, ri); err != nil {
+			return nil, err
+		}
+	}
 	modified, err := d.MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -422,12 +460,25 @@ func (a *applier) diff(ctx context.Context, obj, live *unstructured.Unstructured
 	return comparison(hub.Object, live.Object, full), nil
 }
 
-// drifts compares what Flotilla last applied with the member's object.
-func (a *applier) drifts(ctx context.Context, live *unstructured.Unstructured, ri dynamic.ResourceInterface, full bool) ([]placementv1beta1.PatchDetail, error) {
+// drifts compares what Flotilla last applied with the member's object. Without the
+// last-applied annotation, an unchanged manifest (the same hash) is what was last applied;
+// a changed one is checked against the server's managed fields.
+func (a *applier) drifts(ctx context.Context, obj, live *unstructured.Unstructured, ri dynamic.ResourceInterface, full bool) ([]placementv1beta1.PatchDetail, error) {
 	last := live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation]
 	if last == "" {
-		// Taken over under this strategy and not applied yet: nothing to drift from.
-		return nil, nil
+		hash := live.GetAnnotations()[placementv1beta1.LastAppliedHashAnnotation]
+		if hash == "" {
+			// Taken over under this strategy and not applied yet: nothing to drift from.
+			return nil, nil
+		}
+		manifest, err := lastApplied(obj)
+		if err != nil {
+			return nil, err
+		}
+		if manifestHash(manifest) == hash {
+			return a.diff(ctx, obj, live, ri, full)
+		}
+		return managedDrifts(obj.Object, live.Object, live.GetManagedFields()), nil
 	}
 	applied := &unstructured.Unstructured{}
 	if err := applied.UnmarshalJSON([]byte(last)); err != nil {
@@ -475,4 +526,28 @@ func firstDiff(ds []placementv1beta1.PatchDetail) string {
 		more = fmt.Sprintf(", and %d more", len(ds)-1)
 	}
 	return fmt.Sprintf("%s is %q on the member and %q on the hub%s", d.Path, d.ValueInMember, d.ValueInHub, more)
+}
+
+// previousManifest is the base of the three-way merge: the last-applied annotation, or,
+// where the manifest was too large for it, the fields Flotilla owns by the managed fields.
+// An object Flotilla never applied has none.
+func previousManifest(live *unstructured.Unstructured) ([]byte, error) {
+	if last := live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation]; last != "" {
+		return []byte(last), nil
+	}
+	if live.GetAnnotations()[placementv1beta1.LastAppliedHashAnnotation] == "" {
+		return nil, nil
+	}
+	return json.Marshal(ownedPart(live.Object, live.GetManagedFields()))
+}
+
+// dropLastApplied removes a last-applied annotation left from client-side apply when the
+// object moves to server-side apply: server-side apply does not own it, so it would stay.
+func (a *applier) dropLastApplied(ctx context.Context, live *unstructured.Unstructured, ri dynamic.ResourceInterface) error {
+	if _, ok := live.GetAnnotations()[placementv1beta1.LastAppliedConfigAnnotation]; !ok {
+		return nil
+	}
+	patch := []byte(`{"metadata":{"annotations":{"` + placementv1beta1.LastAppliedConfigAnnotation + `":null}}}`)
+	_, err := ri.Patch(ctx, live.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: placementv1beta1.WorkFieldManager})
+	return err
 }
