@@ -205,3 +205,4 @@ func TestRestartAllowed(t *testing.T) {
 		})
 	}
 }
+
