@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,6 +65,12 @@ type Reconciler struct {
 	// ResyncPeriod and MaxBackoff default to DefaultResyncPeriod and DefaultMaxBackoff.
 	ResyncPeriod time.Duration
 	MaxBackoff   time.Duration
+	// HealthPollPeriod defaults to DefaultHealthPollPeriod.
+	HealthPollPeriod time.Duration
+	// RetryLimiter paces the retries of failed reconciles; nil means the fleet-wide
+	// controllerdefaults one. Tests set a slow one to show that a member coming back does
+	// not wait for it.
+	RetryLimiter workqueue.TypedRateLimiter[reconcile.Request]
 
 	attempts sync.Map // work name -> consecutive attempts that needed a retry
 	created  sync.Map // UIDs of AppliedWorks this applier created, until their create event (an event that wins the race only costs one more reconcile)
@@ -76,6 +83,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.MaxBackoff <= 0 {
 		r.MaxBackoff = DefaultMaxBackoff
+	}
+	if r.HealthPollPeriod <= 0 {
+		r.HealthPollPeriod = DefaultHealthPollPeriod
+	}
+	opts := controllerdefaults.Options(4)
+	if r.RetryLimiter != nil {
+		opts.RateLimiter = r.RetryLimiter
+	}
+	health := &healthWatch{member: r.Clientset, name: r.MemberName, period: r.HealthPollPeriod, out: make(chan event.TypedGenericEvent[struct{}], 1)}
+	if err := mgr.Add(health); err != nil {
+		return err
 	}
 	toWork := handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, aw *placementv1beta1.AppliedWork) []reconcile.Request {
 		if aw.Spec.WorkNamespace != r.HubNamespace {
@@ -98,7 +116,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("workapplier").
 		For(&placementv1beta1.Work{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Kind(r.Member.GetCache(), &placementv1beta1.AppliedWork{}, toWork, awEvents)).
-		WithOptions(controllerdefaults.Options(4)).
+		WatchesRawSource(source.Channel(health.out, handler.TypedEnqueueRequestsFromMapFunc(r.everyWork))).
+		WithOptions(opts).
 		Complete(r)
 }
 

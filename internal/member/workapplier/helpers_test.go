@@ -23,7 +23,8 @@ import (
 
 var fleet *localfleet.Fleet
 
-func TestMain(m *testing.M) { testenv.Main(m, 2, &fleet) }
+// Members 0 and 1 run the agents of start(); member 2 is TestAppliesAtOnceWhenTheMemberComesBack's.
+func TestMain(m *testing.M) { testenv.Main(m, 3, &fleet) }
 
 const (
 	timeout = 30 * time.Second
@@ -46,7 +47,7 @@ func start(t *testing.T) (client.Client, []client.Client) {
 		if hubClient, startErr = client.New(fleet.Hub.Config, client.Options{Scheme: scheme.Scheme}); startErr != nil {
 			return
 		}
-		for _, m := range fleet.Members {
+		for _, m := range fleet.Members[:outageMember] {
 			c, err := client.New(m.Config, client.Options{Scheme: scheme.Scheme})
 			if err != nil {
 				startErr = err
