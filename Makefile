@@ -40,9 +40,17 @@ build: ## Build bin/flotilla.
 run: build tools ## Start a local fleet of a hub and $(MEMBERS) members in the foreground.
 	$(BIN)/flotilla local up --members $(MEMBERS) $(if $(DIR),--dir $(DIR))
 
+.PHONY: packages
+packages: ## Install the Debian packages the tests need (gcc, for the race detector) when missing.
+	hack/ensure-packages.sh
+
 .PHONY: test
-test: tools verify ## Run unit, integration and e2e tests against real API servers.
-	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test $(GO_TEST_FLAGS) ./...
+test: packages tools verify ## Run unit, integration and e2e tests against real API servers, with the race detector.
+	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -race $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-race
+test-race: packages tools verify ## As test, and the flotilla binary the e2e tests start is built with -race too.
+	FLOTILLA_E2E_RACE=1 FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -race $(GO_TEST_FLAGS) ./...
 
 .PHONY: clean
 clean:

@@ -20,11 +20,17 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
-// buildFlotilla builds the flotilla binary for the CLI tests.
+// buildFlotilla builds the flotilla binary for the CLI tests; with FLOTILLA_E2E_RACE=1
+// (`make test-race`) it is built with the race detector, so the hub and agents it starts
+// are checked too.
 func buildFlotilla(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "flotilla")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flotilla").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if os.Getenv("FLOTILLA_E2E_RACE") == "1" {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, "../../cmd/flotilla")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
