@@ -60,6 +60,12 @@ clean:
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (30s) each and keep the corpus found under testdata/fuzz.
+	hack/fuzz.sh $(FUZZTIME)
+
 .PHONY: bench
 bench: tools ## Run every benchmark against real API servers and print its figures (not part of make test).
 	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/updates/ ./test/bench/scheduling/ ./test/bench/hubmemory/
