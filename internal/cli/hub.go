@@ -9,6 +9,13 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/install"
 )
 
+// The health endpoints listen on loopback unless told otherwise: on every interface, anyone
+// who reaches the machine could probe them.
+const (
+	defaultHubHealthAddr   = "127.0.0.1:8081"
+	defaultAgentHealthAddr = "127.0.0.1:8091"
+)
+
 func newHubCommand() *cobra.Command {
 	var (
 		kubeconfig string
@@ -49,8 +56,8 @@ or updates Flotilla's CRDs and policies on the hub unless --skip-install is give
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the hub cluster (default: KUBECONFIG, ~/.kube/config or in-cluster)")
 	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", membership.DefaultForceDeleteWait, "how long a deleted MemberCluster waits for its agent to leave before the hub removes it anyway")
-	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the metrics endpoint, such as :8080; 0 turns it off")
-	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns it off")
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the metrics endpoint, such as 127.0.0.1:8080 (give :8080 to listen on every interface); 0 turns it off")
+	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", defaultHubHealthAddr, "address of /healthz and /readyz; loopback only unless told otherwise: give :8081 to listen on every interface (as a kubelet's probes in a pod need); 0 turns it off")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "take a lease in fleet-system so that only one of several hub replicas acts")
 	f.DurationVar(&opts.StaleGrace, "stale-grace", membership.HeartbeatStaleAfter, "how long after the hub controllers start, or the hub's API server answers again, no member is judged stale for old heartbeats")
 	f.Float64Var(&opts.MaxStaleShare, "max-stale-share", membership.DefaultMaxStaleShare, "share of joined members (0 to 1) that may look stale at once; when more do, the scheduler moves no placement away from stale members")

@@ -40,6 +40,7 @@ func newLocalUpCommand() *cobra.Command {
 		verbose    bool
 		workloads  bool
 		joinWithin time.Duration
+		maxRestart int
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -53,6 +54,14 @@ westus and westeurope in turn, with fake nodes in two node pools.
 It writes DIR/hub.kubeconfig and DIR/member-<i>.kubeconfig (cluster-admin), prints
 "fleet is ready" once every member joined, and runs until SIGINT or SIGTERM (Ctrl-C, or
 'flotilla local down --dir DIR'), when it stops everything it started and exits 0.
+
+DIR holds admin keys, so it must be your own folder that nobody else may write to; a new
+one is created with mode 0700. etcd takes only the API servers' client certificate, and
+every port listens on 127.0.0.1 only.
+
+A child process (etcd, an API server, a controller manager) that dies is restarted, up to
+--max-restarts times in 10 minutes; after that, local up stops the fleet, says which one
+died, and exits 1.
 
 With --workloads, each member also runs the workload controllers of
 kube-controller-manager, a kube-scheduler and kwok, which plays the kubelet of the fake
@@ -73,6 +82,17 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 			if opts.HeartbeatSeconds < 1 || opts.HeartbeatSeconds > 600 {
 				return usageError{fmt.Errorf("--heartbeat-seconds must be from 1 to 600, not %d", opts.HeartbeatSeconds)}
 			}
+			if maxRestart < 0 {
+				return usageError{fmt.Errorf("--max-restarts must be 0 or more, not %d", maxRestart)}
+			}
+			opts.Restart = localfleet.RestartPolicy{MaxRestarts: maxRestart, Window: restartWindow}
+			if opts.Dir != "" {
+				dir, err := localfleet.PrepareDir(opts.Dir)
+				if err != nil {
+					return usageError{fmt.Errorf("--dir: %w", err)}
+				}
+				opts.Dir = dir
+			}
 			if workloads {
 				bins, err := localfleet.FindWorkloadBinaries(cmd.Context(), !noBuild, cmd.ErrOrStderr())
 				if err != nil {
@@ -85,7 +105,7 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Members, "members", 3, "number of member clusters")
-	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, data and logs (default: a new temporary folder, printed)")
+	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, keys, data and logs: your own, not writable by others; created 0700 if missing (default: a new temporary folder, printed)")
 	f.Int32Var(&opts.HeartbeatSeconds, "heartbeat-seconds", 5, "heartbeatPeriodSeconds of each member")
 	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", time.Minute, "how long a deleted member waits for its agent to leave")
 	f.DurationVar(&opts.NodeUpgradeDuration, "node-upgrade-duration", 2*time.Second, "how long the local upgrade provider takes per node")
@@ -93,6 +113,7 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	f.DurationVar(&joinWithin, "join-timeout", 2*time.Minute, "how long to wait for every member to join")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print controller logs to stderr")
 	f.Var(prefixFlag{&opts.LoadBalancerRange}, "lb-range", "loopback range the local load balancer takes LoadBalancer Service addresses from (default 127.240.0.0/16)")
+	f.IntVar(&maxRestart, "max-restarts", 3, "how many times in 10 minutes a child process that died is restarted; once more and the fleet stops; 0 stops it at the first death")
 	f.BoolVar(&workloads, "workloads", false, "also run, on each member, the workload controllers, a kube-scheduler and kwok (fake kubelets), so that Deployments, StatefulSets and DaemonSets get running pods; builds kube-scheduler and kwok on first use")
 	return cmd
 }
@@ -104,17 +125,16 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		setupLogging(nil, false)
 	}
 	if opts.Dir == "" {
-		dir, err := os.MkdirTemp("", "flotilla-local-")
+		// MkdirTemp makes a new folder of mode 0700.
+		tmp, err := os.MkdirTemp("", "flotilla-local-")
 		if err != nil {
 			return err
 		}
-		opts.Dir = dir
+		if opts.Dir, err = localfleet.PrepareDir(tmp); err != nil {
+			return err
+		}
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return err
-	}
-	opts.Dir = dir
+	dir := opts.Dir
 	if pid, err := readPid(dir); err == nil && processAlive(pid) {
 		return fmt.Errorf("a fleet already runs in %s (pid %d): stop it with 'flotilla local down --dir %s'", dir, pid, dir)
 	}
@@ -141,7 +161,7 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		os.Remove(filepath.Join(dir, pidFile))
 		fmt.Fprintln(stdout, "fleet stopped")
 	}()
-	if err := os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := localfleet.WriteFileAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		return err
 	}
 	if err := fleet.WaitJoined(ctx, joinWithin); err != nil {
@@ -158,9 +178,18 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		fmt.Fprintf(stdout, "  kubectl --kubeconfig %s get nodes   # %s\n", m.KubeconfigPath, m.Name)
 	}
 	fmt.Fprintf(stdout, "\nlogs: %s\nstop: Ctrl-C, or flotilla local down --dir %s\n", filepath.Join(dir, "logs"), dir)
-	<-ctx.Done()
-	return fleet.Err()
+	select {
+	case <-ctx.Done():
+		return fleet.Err()
+	case <-fleet.Failed():
+		err := fleet.Err()
+		fmt.Fprintf(stdout, "a part of the fleet died and is not restarted; stopping the fleet: %v\n", err)
+		return fmt.Errorf("the fleet failed: %w", err)
+	}
 }
+
+// restartWindow is the period --max-restarts counts over.
+const restartWindow = 10 * time.Minute
 
 func newLocalDownCommand() *cobra.Command {
 	var (

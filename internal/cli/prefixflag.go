@@ -3,9 +3,11 @@ package cli
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/flotilla-dev/flotilla/internal/fleetup"
 )
 
-// prefixFlag is a CIDR flag, such as --lb-range 127.240.0.0/16.
+// prefixFlag is the CIDR flag --lb-range, such as 127.240.0.0/16: a range inside 127.0.0.0/8.
 type prefixFlag struct{ p *netip.Prefix }
 
 func (f prefixFlag) String() string {
@@ -20,10 +22,12 @@ func (f prefixFlag) Set(s string) error {
 	if err != nil {
 		return fmt.Errorf("not a CIDR range such as 127.240.0.0/16: %w", err)
 	}
-	if !p.Addr().Is4() || !p.Addr().IsLoopback() {
-		return fmt.Errorf("%s is not a loopback range: the local data plane listens on 127.0.0.0/8 only", s)
+	// The check is on the masked range: 127.0.0.1/0 names a loopback address but means 0.0.0.0/0.
+	m, err := fleetup.CheckLoadBalancerRange(p)
+	if err != nil {
+		return err
 	}
-	*f.p = p.Masked()
+	*f.p = m
 	return nil
 }
 

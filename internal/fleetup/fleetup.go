@@ -51,6 +51,27 @@ type Options struct {
 	Workloads *localfleet.WorkloadBinaries
 	// WorkResyncPeriod is how often member agents check applied Works for drift; 0 is the default.
 	WorkResyncPeriod time.Duration
+	// Restart says what to do when a child process (etcd, an API server, ...) dies that
+	// nobody stopped; the zero policy restarts nothing and fails the fleet (Failed).
+	Restart localfleet.RestartPolicy
+}
+
+// loopbackRange is the only range the local data plane may take addresses from.
+var loopbackRange = netip.MustParsePrefix("127.0.0.0/8")
+
+// CheckLoadBalancerRange checks a load balancer range, as given, after masking: it must lie
+// inside 127.0.0.0/8, so that the local data plane never listens beyond loopback. It
+// returns the masked range.
+func CheckLoadBalancerRange(p netip.Prefix) (netip.Prefix, error) {
+	if !p.IsValid() {
+		return p, fmt.Errorf("%s is not a CIDR range such as %s", p, loadbalancer.DefaultRange)
+	}
+	m := p.Masked()
+	if !m.Addr().Is4() || m.Bits() < loopbackRange.Bits() || !loopbackRange.Contains(m.Addr()) {
+		return m, fmt.Errorf("%s is %s, which is not inside %s: the local data plane listens on loopback only; give a range such as %s",
+			p, m, loopbackRange, loadbalancer.DefaultRange)
+	}
+	return m, nil
 }
 
 // Fleet is a running local fleet with its controllers.
@@ -70,6 +91,11 @@ type Fleet struct {
 	wg                  sync.WaitGroup
 	mu                  sync.Mutex
 	errs                []error
+	stopping            bool
+	// controllerFailed is closed when the hub controllers, an agent or the load balancer
+	// ended with an error while the fleet was not stopping.
+	controllerFailed chan struct{}
+	failed, stopped  chan struct{}
 }
 
 // Up starts the fleet. It returns once every process runs and every member is registered;
@@ -82,11 +108,21 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	if opts.HeartbeatSeconds == 0 {
 		opts.HeartbeatSeconds = 5
 	}
-	lf, err := localfleet.Start(ctx, localfleet.Options{Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads})
+	if opts.LoadBalancerRange.IsValid() {
+		if opts.LoadBalancerRange, err = CheckLoadBalancerRange(opts.LoadBalancerRange); err != nil {
+			return nil, fmt.Errorf("the load balancer range: %w", err)
+		}
+	}
+	lf, err := localfleet.Start(ctx, localfleet.Options{
+		Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads,
+		Restart: opts.Restart, Log: logw,
+	})
 	if err != nil {
 		return nil, err
 	}
-	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod}
+	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod,
+		controllerFailed: make(chan struct{}), failed: make(chan struct{}), stopped: make(chan struct{})}
+	go f.watchFailures()
 	defer func() {
 		if err != nil {
 			f.Stop()
@@ -169,16 +205,36 @@ func (f *Fleet) goRun(what string, run func() error) {
 		if err := run(); err != nil {
 			f.mu.Lock()
 			f.errs = append(f.errs, fmt.Errorf("%s: %w", what, err))
+			if !f.stopping && len(f.errs) == 1 {
+				close(f.controllerFailed)
+			}
 			f.mu.Unlock()
 		}
 	}()
 }
 
-// Err returns the errors with which controllers stopped, if any.
+// Failed is closed when a part of the fleet ended that should run: a child process that
+// died and was not restarted (localfleet.Fleet.Failed), or the hub controllers, an agent or
+// the load balancer returning an error. Err then says which, and why.
+func (f *Fleet) Failed() <-chan struct{} { return f.failed }
+
+// watchFailures closes failed when either kind of failure happens, until the fleet stops.
+func (f *Fleet) watchFailures() {
+	select {
+	case <-f.Fleet.Failed():
+	case <-f.controllerFailed:
+	case <-f.stopped:
+		return
+	}
+	close(f.failed)
+}
+
+// Err returns the errors with which controllers stopped, and the death of a child process
+// that was not restarted, if any.
 func (f *Fleet) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return errors.Join(f.errs...)
+	return errors.Join(append([]error{f.Fleet.Failure()}, f.errs...)...)
 }
 
 // WaitJoined waits until every member's MemberCluster is Joined=True.
@@ -220,6 +276,10 @@ func (f *Fleet) notJoined(ctx context.Context) ([]string, error) {
 // Stop stops the agents, the hub controllers and every process of the fleet.
 func (f *Fleet) Stop() {
 	f.mu.Lock()
+	if !f.stopping {
+		close(f.stopped)
+	}
+	f.stopping = true
 	for name, cancel := range f.agents {
 		cancel()
 		delete(f.agents, name)

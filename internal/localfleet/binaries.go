@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -62,8 +63,8 @@ func binariesIn(dir string) Binaries {
 }
 
 // FindBinaries returns the cached binaries. When some are missing and build is true, it runs
-// hack/build-tools.sh of the Flotilla checkout it finds (from the working directory or the
-// running executable upwards), with that script's progress going to progress.
+// hack/build-tools.sh of the source tree the running binary was built from (see
+// findBuildScript), with that script's progress going to progress.
 func FindBinaries(ctx context.Context, build bool, progress io.Writer) (Binaries, error) {
 	dir := ToolsDir()
 	bins := binariesIn(dir)
@@ -102,26 +103,40 @@ func buildMissing(ctx context.Context, dir string, missing func() []string, buil
 	return nil
 }
 
-// findBuildScript looks for hack/build-tools.sh above the working directory and above the
-// running executable.
+// modulePath is Flotilla's Go module; sourceTree checks a tree's go.mod names it.
+const modulePath = "github.com/flotilla-dev/flotilla"
+
+// findBuildScript returns hack/build-tools.sh of the source tree this binary was compiled
+// from, and nothing else. The compiler records the absolute path of every source file;
+// runtime.Caller gives this file's, so the tree is two folders above it. The working
+// directory and the folders above it play no part: a script planted there never runs. A
+// binary built with -trimpath, or run where its tree is gone, records no usable path, and
+// then the user is told to build the tools by hand.
 func findBuildScript() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errNoSourceTree
 	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
+	return buildScriptIn(file)
+}
+
+var errNoSourceTree = errors.New("this flotilla binary does not know the Flotilla source tree it was built from (built with -trimpath, or the tree is gone): run `make tools` in a Flotilla checkout, or set FLOTILLA_TOOLS_DIR to a folder that has them")
+
+// buildScriptIn returns the build script of the tree that holds source, the path of
+// internal/localfleet/binaries.go as compiled: it must be absolute, and the tree's go.mod
+// must name Flotilla's module.
+func buildScriptIn(source string) (string, error) {
+	if !filepath.IsAbs(source) {
+		return "", errNoSourceTree
 	}
-	for _, start := range starts {
-		for dir := start; ; dir = filepath.Dir(dir) {
-			candidate := filepath.Join(dir, "hack", "build-tools.sh")
-			if _, err := os.Stat(candidate); err == nil {
-				return candidate, nil
-			}
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(source)))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(mod)), "module "+modulePath+"\n") {
+		return "", errNoSourceTree
 	}
-	return "", errors.New("no Flotilla checkout (hack/build-tools.sh) was found above the working directory to build them from: run `make tools` in a checkout, or set FLOTILLA_TOOLS_DIR to a folder that has them")
+	script := filepath.Join(root, "hack", "build-tools.sh")
+	if info, err := os.Stat(script); err != nil || !info.Mode().IsRegular() {
+		return "", errNoSourceTree
+	}
+	return script, nil
 }

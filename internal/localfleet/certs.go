@@ -16,8 +16,10 @@ import (
 	"time"
 )
 
-// authority is the fleet's one certificate authority. It signs every API server's serving
-// certificate and the admin client certificate; the API servers trust it for clients.
+// authority is a certificate authority of the fleet. The fleet has two: one signs every API
+// server's serving certificate and the admin client certificate, and the API servers trust
+// it for clients; the other is etcd's own, so that only the API servers' etcd client
+// certificate opens etcd, and no kubeconfig's certificate does.
 type authority struct {
 	cert    *x509.Certificate
 	key     *ecdsa.PrivateKey
@@ -32,14 +34,14 @@ type keyPair struct {
 
 const certLifetime = 365 * 24 * time.Hour
 
-func newAuthority() (*authority, error) {
+func newAuthority(name string) (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "flotilla-local-ca"},
+		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(certLifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -64,6 +66,17 @@ func (a *authority) serving() (keyPair, error) {
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}
+
+// etcdPeer signs the certificate etcd presents to clients and to its own peer port. It is
+// good for both ends of a connection, as etcd's peer traffic needs.
+func (a *authority) etcdPeer() (keyPair, error) {
+	return a.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "etcd"},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	})
 }
 
@@ -108,10 +121,10 @@ func newServiceAccountKey(dir string) (privPath, pubPath string, err error) {
 	}
 	privPath = filepath.Join(dir, "sa.key")
 	pubPath = filepath.Join(dir, "sa.pub")
-	if err := writeFile(privPath, pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))); err != nil {
+	if err := WriteFileAtomic(privPath, pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))); err != nil {
 		return "", "", err
 	}
-	if err := writeFile(pubPath, pemBlock("PUBLIC KEY", pubDER)); err != nil {
+	if err := WriteFileAtomic(pubPath, pemBlock("PUBLIC KEY", pubDER)); err != nil {
 		return "", "", err
 	}
 	return privPath, pubPath, nil
@@ -129,6 +142,32 @@ func pemBlock(kind string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
 }
 
-func writeFile(path string, data []byte) error {
-	return os.WriteFile(path, data, 0o600)
+// WriteFileAtomic writes data to path as a new file of mode 0600: it writes a temporary file
+// beside it and renames that over path. A file already at path is replaced, never written
+// into, so whatever its owner or mode, the keys do not end up in it.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// CreateTemp makes the file 0600 already; Chmod says so in case that ever changes.
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -29,24 +29,28 @@ type Cluster struct {
 	dir       string
 	logDir    string
 	port      int
-	etcdURL   string
+	etcd      *etcdServer
 	saKeyPath string
 	saPubPath string
 	caPath    string
-	apiserver *process
-	kcm       *process
+	sup       *supervisor
+	apiserver *child
+	kcm       *child
 	// workloads, when set, adds the workload controllers, a scheduler and kwok (workloads.go).
 	workloads *WorkloadBinaries
 	podCIDR   string
-	extra     []*process
+	extra     []*child
 }
 
 const stopGrace = 10 * time.Second
 
 func (c *Cluster) apiserverArgs() []string {
 	return []string{
-		"--etcd-servers", c.etcdURL,
+		"--etcd-servers", c.etcd.clientURL(),
 		"--etcd-prefix", "/" + c.Name,
+		"--etcd-cafile", c.etcd.caPath,
+		"--etcd-certfile", c.etcd.clientCertPath,
+		"--etcd-keyfile", c.etcd.clientKeyPath,
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(c.port),
@@ -67,34 +71,46 @@ func (c *Cluster) apiserverArgs() []string {
 	}
 }
 
-// startAPIServer starts the API server and waits until /readyz answers ok.
-func (c *Cluster) startAPIServer(ctx context.Context) error {
-	proc, err := startProcess(c.Name+"-apiserver", c.bins.KubeAPIServer, c.logDir, c.apiserverArgs()...)
-	if err != nil {
-		return err
-	}
-	c.apiserver = proc
+// addChildren registers the cluster's processes with the supervisor; none starts yet.
+func (c *Cluster) addChildren() error {
 	cs, err := kubernetes.NewForConfig(withTimeout(c.Config, 5*time.Second))
 	if err != nil {
 		return err
 	}
-	return poll(ctx, proc, 90*time.Second, c.Name+" API server /readyz", func(ctx context.Context) (bool, error) {
-		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		if err != nil {
-			return false, err
-		}
-		return strings.TrimSpace(string(body)) == "ok", nil
+	c.apiserver = c.sup.add(&child{
+		name: c.Name + "-apiserver", binary: c.bins.KubeAPIServer, logDir: c.logDir,
+		args: c.apiserverArgs, readyTimeout: 90 * time.Second,
+		ready: func(ctx context.Context) (bool, error) {
+			body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+			if err != nil {
+				return false, err
+			}
+			return strings.TrimSpace(string(body)) == "ok", nil
+		},
 	})
+	c.kcm = c.sup.add(&child{
+		name: c.Name + "-controller-manager", binary: c.bins.KubeControllerManager, logDir: c.logDir,
+		args: c.controllerManagerArgs,
+	})
+	if c.workloads != nil {
+		c.addWorkloadChildren()
+	}
+	return nil
 }
 
-// startControllerManager runs the controllers that make namespace deletion, garbage
+// startAPIServer starts the API server and waits until /readyz answers ok.
+func (c *Cluster) startAPIServer(ctx context.Context) error {
+	return c.sup.start(ctx, c.apiserver)
+}
+
+// controllerManagerArgs run the controllers that make namespace deletion, garbage
 // collection and service-account tokens work as on a real cluster.
-func (c *Cluster) startControllerManager() error {
+func (c *Cluster) controllerManagerArgs() []string {
 	controllers := "namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller"
 	if c.workloads != nil {
 		controllers += "," + strings.Join(workloadControllers, ",")
 	}
-	proc, err := startProcess(c.Name+"-controller-manager", c.bins.KubeControllerManager, c.logDir,
+	return []string{
 		"--kubeconfig", c.KubeconfigPath,
 		"--controllers", controllers,
 		"--service-account-private-key-file", c.saKeyPath,
@@ -102,40 +118,49 @@ func (c *Cluster) startControllerManager() error {
 		"--leader-elect=false",
 		"--secure-port", "0",
 		"--v", "1",
-	)
-	if err != nil {
-		return err
 	}
-	c.kcm = proc
-	if c.workloads != nil {
-		return c.startWorkloadProcesses()
+}
+
+// startControllerManager starts the controller manager and, with workloads, the scheduler
+// and kwok.
+func (c *Cluster) startControllerManager(ctx context.Context) error {
+	for _, ch := range append([]*child{c.kcm}, c.extra...) {
+		if err := c.sup.start(ctx, ch); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // StopAPIServer stops the cluster's API server and controller manager, as if the cluster
 // became unreachable. StartAPIServer brings them back on the same port with the same data.
+// It is a stop on purpose: the supervisor does not restart them.
 func (c *Cluster) StopAPIServer() {
-	c.stopWorkloadProcesses()
-	c.kcm.stop(stopGrace)
-	c.apiserver.stop(stopGrace)
+	c.stop()
 }
 
 // StartAPIServer starts a stopped API server and controller manager again.
 func (c *Cluster) StartAPIServer(ctx context.Context) error {
-	if c.apiserver != nil && !c.apiserver.exited() {
+	if c.apiserver.running() {
 		return fmt.Errorf("the API server of %s is already running", c.Name)
 	}
 	if err := c.startAPIServer(ctx); err != nil {
 		return err
 	}
-	return c.startControllerManager()
+	return c.startControllerManager(ctx)
 }
 
+// stop stops the cluster's processes on purpose: its clients first, the API server last.
 func (c *Cluster) stop() {
-	c.stopWorkloadProcesses()
-	c.kcm.stop(stopGrace)
-	c.apiserver.stop(stopGrace)
+	for _, ch := range c.extra {
+		c.sup.stop(ch, false)
+	}
+	if c.kcm != nil {
+		c.sup.stop(c.kcm, false)
+	}
+	if c.apiserver != nil {
+		c.sup.stop(c.apiserver, false)
+	}
 }
 
 // writeKubeconfig writes a kubeconfig for the cluster's API server with the given
@@ -146,10 +171,14 @@ func writeKubeconfig(path, server string, caPEM []byte, user string, cred client
 	cfg.AuthInfos[user] = &cred
 	cfg.Contexts[user] = &clientcmdapi.Context{Cluster: user, AuthInfo: user}
 	cfg.CurrentContext = user
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return clientcmd.WriteToFile(*cfg, path)
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, data)
 }
 
 func withTimeout(cfg *rest.Config, d time.Duration) *rest.Config {

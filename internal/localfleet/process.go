@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// process is one child process of the fleet: etcd, an API server or a controller manager.
-// Its output goes to a log file, and it dies with the fleet's process even when that one
-// is killed without a chance to clean up.
+// process is one run of a child process. Its output goes to a log file, and it dies with
+// the fleet's process even when that one is killed without a chance to clean up.
 type process struct {
 	name    string
 	logPath string
@@ -25,7 +26,7 @@ type process struct {
 
 func startProcess(name, binary, logDir string, args ...string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logFile, err := openLog(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +45,32 @@ func startProcess(name, binary, logDir string, args ...string) (*process, error)
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// openLog opens a log for appending. A log left by an earlier fleet in the same folder is
+// appended to only if it is the user's own regular file; it is made 0600 as well.
+func openLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil {
+		st, ok := info.Sys().(*syscall.Stat_t)
+		switch {
+		case !info.Mode().IsRegular():
+			err = fmt.Errorf("%s is not a regular file: remove it", path)
+		case !ok || int(st.Uid) != os.Geteuid():
+			err = fmt.Errorf("%s is not yours: remove it", path)
+		default:
+			err = f.Chmod(0o600)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // exited reports whether the process has ended.
@@ -65,15 +92,253 @@ func (p *process) stop(grace time.Duration) {
 	select {
 	case <-p.done:
 	case <-time.After(grace):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
+		p.kill()
 	}
+}
+
+// kill ends the process and its group at once, as a crash would, and waits for it.
+func (p *process) kill() {
+	if p == nil || p.exited() {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
 }
 
 // failure describes why a process that should be running is not, with the end of its log.
 func (p *process) failure() error {
 	tail, _ := tailFile(p.logPath, 2048)
 	return fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.logPath, tail)
+}
+
+// RestartPolicy says what a fleet does when a child process dies that nobody stopped.
+type RestartPolicy struct {
+	// MaxRestarts is how many times a child is restarted within Window. A child that dies
+	// once more is not restarted: the fleet fails (Fleet.Failed). 0 never restarts.
+	MaxRestarts int
+	// Window is the period over which restarts are counted.
+	Window time.Duration
+}
+
+// restartAllowed says whether a child that died at now may be restarted, given the times
+// of its earlier restarts.
+func restartAllowed(policy RestartPolicy, earlier []time.Time, now time.Time) bool {
+	recent := 0
+	for _, t := range earlier {
+		if now.Sub(t) < policy.Window {
+			recent++
+		}
+	}
+	return recent < policy.MaxRestarts
+}
+
+// child is one child process the fleet runs, by name: etcd, an API server, a controller
+// manager, a scheduler or kwok. It can start again with the same arguments, so that the
+// supervisor can restart it after a crash, and a test can stop and start it on purpose.
+type child struct {
+	name   string
+	binary string
+	logDir string
+	// args gives the arguments at each start; they may depend on a port chosen late.
+	args func() []string
+	// ready, when set, says whether a started process serves; a start waits for it.
+	ready        func(context.Context) (bool, error)
+	readyTimeout time.Duration
+	stopGrace    time.Duration
+
+	mu   sync.Mutex
+	proc *process
+	// starting is set while a start waits for the process to be ready: an exit then is the
+	// start's failure, which the starter reports.
+	starting bool
+	// stopped is set by a stop on purpose and cleared by the next start: the exit of a
+	// stopped child is no crash.
+	stopped bool
+	// stops counts the stops on purpose, so that a restart can tell that one came between.
+	stops    int
+	restarts []time.Time
+}
+
+// supervisor runs the fleet's children and watches them: a child that dies while nobody
+// stopped it is restarted as its policy allows, or else the fleet fails with an error that
+// names the child.
+type supervisor struct {
+	policy RestartPolicy
+	log    io.Writer
+
+	ctx    context.Context // cancelled when the fleet stops, ending restarts in flight
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // restarts in flight
+
+	mu       sync.Mutex
+	children []*child
+	stopping bool
+	failed   chan struct{}
+	failure  error
+}
+
+func newSupervisor(policy RestartPolicy, log io.Writer) *supervisor {
+	if log == nil {
+		log = io.Discard
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &supervisor{policy: policy, log: log, ctx: ctx, cancel: cancel, failed: make(chan struct{})}
+}
+
+func (s *supervisor) add(c *child) *child {
+	if c.stopGrace == 0 {
+		c.stopGrace = stopGrace
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.children = append(s.children, c)
+	return c
+}
+
+func (s *supervisor) child(name string) (*child, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for _, c := range s.children {
+		if c.name == name {
+			return c, nil
+		}
+		names = append(names, c.name)
+	}
+	return nil, fmt.Errorf("the fleet has no child process %q; it has %v", name, names)
+}
+
+func (s *supervisor) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.children))
+	for i, c := range s.children {
+		names[i] = c.name
+	}
+	return names
+}
+
+// start starts the child and waits until it is ready. It fails if the child runs already.
+func (s *supervisor) start(ctx context.Context, c *child) error {
+	c.mu.Lock()
+	if c.proc != nil && !c.proc.exited() {
+		c.mu.Unlock()
+		return fmt.Errorf("%s is already running", c.name)
+	}
+	p, err := startProcess(c.name, c.binary, c.logDir, c.args()...)
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.proc, c.starting, c.stopped = p, true, false
+	c.mu.Unlock()
+	go s.watch(c, p)
+
+	if c.ready != nil {
+		err = poll(ctx, p, c.readyTimeout, c.name+" to be ready", c.ready)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.starting = false
+	if err == nil && p.exited() {
+		err = p.failure()
+	}
+	if err != nil {
+		// Not ready is not running: stop it as on purpose, so that nobody restarts it.
+		c.stopped = true
+		go p.stop(c.stopGrace)
+	}
+	return err
+}
+
+// stop ends the child on purpose: with SIGTERM and a grace period, or at once with kill.
+func (s *supervisor) stop(c *child, kill bool) {
+	c.mu.Lock()
+	c.stopped = true
+	c.stops++
+	p := c.proc
+	c.mu.Unlock()
+	if kill {
+		p.kill()
+	} else {
+		p.stop(c.stopGrace)
+	}
+}
+
+// watch waits for one run of a child to end, and handles the end if it is a crash.
+func (s *supervisor) watch(c *child, p *process) {
+	<-p.done
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	c.mu.Lock()
+	crashed := !stopping && c.proc == p && !c.starting && !c.stopped
+	restart := crashed && restartAllowed(s.policy, c.restarts, time.Now())
+	stopsBefore := c.stops
+	if restart {
+		c.restarts = append(c.restarts, time.Now())
+		s.wg.Add(1)
+	}
+	c.mu.Unlock()
+	if !crashed {
+		return
+	}
+	err := p.failure()
+	if !restart {
+		s.fail(fmt.Errorf("child process %s died and is not restarted: %w", c.name, err))
+		return
+	}
+	fmt.Fprintf(s.log, "%s died (%v); restarting it (log: %s)\n", c.name, p.err, p.logPath)
+	go func() {
+		defer s.wg.Done()
+		if err := s.start(s.ctx, c); err != nil {
+			// A stop on purpose during the restart (a test killing it again) is no failure.
+			c.mu.Lock()
+			onPurpose := c.stops != stopsBefore
+			c.mu.Unlock()
+			if s.ctx.Err() == nil && !onPurpose {
+				s.fail(fmt.Errorf("child process %s died and did not start again: %w", c.name, err))
+			}
+			return
+		}
+		fmt.Fprintf(s.log, "%s runs again\n", c.name)
+	}()
+}
+
+// fail records the first failure and closes the failed channel.
+func (s *supervisor) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failure != nil || s.stopping {
+		return
+	}
+	s.failure = err
+	fmt.Fprintln(s.log, err)
+	close(s.failed)
+}
+
+// shutdown stops watching: from now on no exit is a crash, and restarts in flight end.
+func (s *supervisor) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// pid returns the process id of the child's current run, if it runs.
+func (c *child) pid() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil || c.proc.exited() {
+		return 0, false
+	}
+	return c.proc.cmd.Process.Pid, true
+}
+
+func (c *child) running() bool {
+	_, ok := c.pid()
+	return ok
 }
 
 func tailFile(path string, n int64) (string, error) {

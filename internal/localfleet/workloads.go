@@ -60,38 +60,33 @@ func FindWorkloadBinaries(ctx context.Context, build bool, progress io.Writer) (
 	return bins, err
 }
 
-// startWorkloadProcesses starts the member's kube-scheduler and kwok.
-func (c *Cluster) startWorkloadProcesses() error {
-	sched, err := startProcess(c.Name+"-scheduler", c.workloads.KubeScheduler, c.logDir,
-		"--kubeconfig", c.KubeconfigPath,
-		"--authentication-kubeconfig", c.KubeconfigPath,
-		"--authorization-kubeconfig", c.KubeconfigPath,
-		"--leader-elect=false",
-		"--secure-port", "0",
-		"--v", "1",
-	)
-	if err != nil {
-		return err
-	}
-	c.extra = append(c.extra, sched)
-	kwok, err := startProcess(c.Name+"-kwok", c.workloads.Kwok, c.logDir,
-		"--kubeconfig", c.KubeconfigPath,
-		"--config", c.workloads.KwokStages,
-		"--manage-all-nodes=false",
-		"--manage-nodes-with-annotation-selector", KwokNodeAnnotation+"="+KwokNodeAnnotationValue,
-		// Pod IPs come from a range of this member's own, so members do not share addresses.
-		"--cidr", c.podCIDR,
-	)
-	if err != nil {
-		return err
-	}
-	c.extra = append(c.extra, kwok)
-	return nil
-}
-
-func (c *Cluster) stopWorkloadProcesses() {
-	for _, p := range c.extra {
-		p.stop(stopGrace)
-	}
-	c.extra = nil
+// addWorkloadChildren registers the member's kube-scheduler and kwok.
+func (c *Cluster) addWorkloadChildren() {
+	sched := c.sup.add(&child{
+		name: c.Name + "-scheduler", binary: c.workloads.KubeScheduler, logDir: c.logDir,
+		args: func() []string {
+			return []string{
+				"--kubeconfig", c.KubeconfigPath,
+				"--authentication-kubeconfig", c.KubeconfigPath,
+				"--authorization-kubeconfig", c.KubeconfigPath,
+				"--leader-elect=false",
+				"--secure-port", "0",
+				"--v", "1",
+			}
+		},
+	})
+	kwok := c.sup.add(&child{
+		name: c.Name + "-kwok", binary: c.workloads.Kwok, logDir: c.logDir,
+		args: func() []string {
+			return []string{
+				"--kubeconfig", c.KubeconfigPath,
+				"--config", c.workloads.KwokStages,
+				"--manage-all-nodes=false",
+				"--manage-nodes-with-annotation-selector", KwokNodeAnnotation + "=" + KwokNodeAnnotationValue,
+				// Pod IPs come from a range of this member's own, so members do not share addresses.
+				"--cidr", c.podCIDR,
+			}
+		},
+	})
+	c.extra = append(c.extra, sched, kwok)
 }
