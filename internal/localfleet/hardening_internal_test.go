@@ -205,4 +205,3 @@ func TestRestartAllowed(t *testing.T) {
 		})
 	}
 }
-
