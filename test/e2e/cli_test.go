@@ -38,9 +38,9 @@ func buildFlotilla(t *testing.T) string {
 }
 
 // localUp starts `flotilla local up` and returns it with a channel of its output lines.
-func localUp(t *testing.T, bin, dir string, members string) (*exec.Cmd, <-chan string, *bytes.Buffer) {
+func localUp(t *testing.T, bin, dir string, members string, extra ...string) (*exec.Cmd, <-chan string, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(bin, "local", "up", "--members", members, "--dir", dir, "--no-build")
+	cmd := exec.Command(bin, append([]string{"local", "up", "--members", members, "--dir", dir, "--no-build"}, extra...)...)
 	cmd.Env = append(os.Environ(), "FLOTILLA_TOOLS_DIR="+localfleet.ToolsDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
