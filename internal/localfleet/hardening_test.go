@@ -49,15 +49,16 @@ func tlsClient(t *testing.T, caPEM []byte, certs ...tls.Certificate) *http.Clien
 func TestEtcdTakesOnlyTheAPIServersCertificate(t *testing.T) {
 	g := NewWithT(t)
 	url := fleet.EtcdURL()
-	g.Expect(url).To(HavePrefix("https://127.0.0.1:"))
-	plainURL := "http://" + strings.TrimPrefix(url, "https://")
-	pki := filepath.Join(fleet.Dir, "pki")
-	etcdCA, err := os.ReadFile(filepath.Join(pki, "etcd-ca.crt"))
-	g.Expect(err).NotTo(HaveOccurred())
+	plainURL := "http://" + strings.TrimPrefix(strings.TrimPrefix(url, "https://"), "http://")
 
 	// Plain HTTP, as before etcd had TLS.
 	status, body, err := etcdRead(&http.Client{Timeout: 10 * time.Second}, plainURL)
 	g.Expect(err != nil || status != http.StatusOK).To(BeTrue(), "plain HTTP read etcd: %d %s", status, body)
+
+	g.Expect(url).To(HavePrefix("https://127.0.0.1:"))
+	pki := filepath.Join(fleet.Dir, "pki")
+	etcdCA, err := os.ReadFile(filepath.Join(pki, "etcd-ca.crt"))
+	g.Expect(err).NotTo(HaveOccurred())
 
 	// TLS without a client certificate.
 	_, _, err = etcdRead(tlsClient(t, etcdCA), url)
