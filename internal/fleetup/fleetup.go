@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +91,9 @@ type Fleet struct {
 	stopHub             context.CancelFunc
 	agents              map[string]context.CancelFunc
 	wg                  sync.WaitGroup
+	log                 io.Writer
 	mu                  sync.Mutex
+	running             map[string]bool // the controllers goRun started that have not ended
 	errs                []error
 	stopping            bool
 	// controllerFailed is closed when the hub controllers, an agent or the load balancer
@@ -121,6 +125,7 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		return nil, err
 	}
 	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod,
+		log: logw, running: map[string]bool{},
 		controllerFailed: make(chan struct{}), failed: make(chan struct{}), stopped: make(chan struct{})}
 	go f.watchFailures()
 	defer func() {
@@ -200,9 +205,16 @@ func (f *Fleet) StopAgent(name string) {
 
 func (f *Fleet) goRun(what string, run func() error) {
 	f.wg.Add(1)
+	f.mu.Lock()
+	f.running[what] = true
+	f.mu.Unlock()
 	go func() {
 		defer f.wg.Done()
-		if err := run(); err != nil {
+		err := run()
+		f.mu.Lock()
+		delete(f.running, what)
+		f.mu.Unlock()
+		if err != nil {
 			f.mu.Lock()
 			f.errs = append(f.errs, fmt.Errorf("%s: %w", what, err))
 			if !f.stopping && len(f.errs) == 1 {
@@ -288,6 +300,32 @@ func (f *Fleet) Stop() {
 	if f.stopHub != nil {
 		f.stopHub()
 	}
-	f.wg.Wait()
+	f.waitControllers(controllerStopWait)
 	f.Fleet.Stop()
+}
+
+// controllerStopWait bounds how long Stop waits for the controllers to end before it stops
+// the processes anyway. A controller manager that is still starting when the storage under
+// its API server dies waits for caches that cannot sync, cancelled or not; the fleet must
+// stop all the same.
+const controllerStopWait = 30 * time.Second
+
+func (f *Fleet) waitControllers(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		f.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		f.mu.Lock()
+		names := make([]string, 0, len(f.running))
+		for name := range f.running {
+			names = append(names, name)
+		}
+		f.mu.Unlock()
+		sort.Strings(names)
+		fmt.Fprintf(f.log, "%s did not stop within %s; stopping the processes anyway\n", strings.Join(names, ", "), limit)
+	}
 }

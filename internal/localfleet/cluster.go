@@ -79,7 +79,7 @@ func (c *Cluster) addChildren() error {
 	}
 	c.apiserver = c.sup.add(&child{
 		name: c.Name + "-apiserver", binary: c.bins.KubeAPIServer, logDir: c.logDir,
-		args: c.apiserverArgs, readyTimeout: 90 * time.Second,
+		args: c.apiserverArgs, readyTimeout: 90 * time.Second, needs: []*child{c.etcd.child},
 		ready: func(ctx context.Context) (bool, error) {
 			body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 			if err != nil {
@@ -90,7 +90,7 @@ func (c *Cluster) addChildren() error {
 	})
 	c.kcm = c.sup.add(&child{
 		name: c.Name + "-controller-manager", binary: c.bins.KubeControllerManager, logDir: c.logDir,
-		args: c.controllerManagerArgs,
+		args: c.controllerManagerArgs, needs: []*child{c.apiserver},
 	})
 	if c.workloads != nil {
 		c.addWorkloadChildren()

@@ -205,3 +205,43 @@ func TestRestartAllowed(t *testing.T) {
 		})
 	}
 }
+
+func TestNeedAway(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	alive := func() *process { return &process{done: make(chan struct{})} }
+	dead := func() *process {
+		p := &process{done: make(chan struct{})}
+		close(p.done)
+		return p
+	}
+	cases := []struct {
+		name        string
+		etcd, api   *process
+		etcdEnded   time.Time
+		apiEnded    time.Time
+		wantAway    bool
+		wantNeedsOK bool
+		wantName    string
+	}{
+		{name: "all run, none ended", etcd: alive(), api: alive(), wantNeedsOK: true},
+		{name: "all run, ended long ago", etcd: alive(), api: alive(), etcdEnded: now.Add(-time.Hour), apiEnded: now.Add(-time.Hour), wantNeedsOK: true},
+		{name: "the API server is dead", etcd: alive(), api: dead(), wantAway: true, wantName: "apiserver"},
+		{name: "etcd is dead: a need of a need", etcd: dead(), api: alive(), wantAway: true, wantName: "etcd"},
+		{name: "etcd came back a moment ago", etcd: alive(), api: alive(), etcdEnded: now.Add(-10 * time.Second), wantAway: true, wantName: "etcd", wantNeedsOK: true},
+		{name: "the API server came back within the grace", etcd: alive(), api: alive(), apiEnded: now.Add(-needGrace + time.Second), wantAway: true, wantName: "apiserver", wantNeedsOK: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			etcd := &child{name: "etcd", proc: tc.etcd, ended: tc.etcdEnded}
+			api := &child{name: "apiserver", proc: tc.api, ended: tc.apiEnded, needs: []*child{etcd}}
+			kcm := &child{name: "controller-manager", needs: []*child{api}}
+			name, away := kcm.needAway(now)
+			if away != tc.wantAway || name != tc.wantName {
+				t.Errorf("needAway = %q, %v; want %q, %v", name, away, tc.wantName, tc.wantAway)
+			}
+			if got := kcm.needsRunning(); got != tc.wantNeedsOK {
+				t.Errorf("needsRunning = %v, want %v", got, tc.wantNeedsOK)
+			}
+		})
+	}
+}

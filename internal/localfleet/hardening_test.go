@@ -151,10 +151,28 @@ func TestKillChildAndStartChildOnPurpose(t *testing.T) {
 	_, ok = fleet.ChildPID("member-1-apiserver")
 	g.Expect(ok).To(BeFalse(), "the supervisor restarted a child killed on purpose")
 
+	// Its controller manager dies now, from outside, while the API server it needs is away:
+	// that is no crash (the shared fleet restarts none), and it starts again after the API server.
+	kcmBefore, ok := fleet.ChildPID("member-1-controller-manager")
+	g.Expect(ok).To(BeTrue())
+	g.Expect(syscall.Kill(kcmBefore, syscall.SIGKILL)).To(Succeed())
+	g.Eventually(func() bool {
+		_, running := fleet.ChildPID("member-1-controller-manager")
+		return running
+	}, 10*time.Second, 50*time.Millisecond).Should(BeFalse())
+	g.Consistently(func() error { return fleet.Failure() }, 2*time.Second, 100*time.Millisecond).Should(Succeed())
+	_, ok = fleet.ChildPID("member-1-controller-manager")
+	g.Expect(ok).To(BeFalse(), "the controller manager started before the API server it needs")
+
 	g.Expect(fleet.StartChild(ctx, "member-1-apiserver")).To(Succeed())
 	after, ok := fleet.ChildPID("member-1-apiserver")
 	g.Expect(ok).To(BeTrue())
 	g.Expect(after).NotTo(Equal(before))
+	g.Eventually(func() int {
+		pid, _ := fleet.ChildPID("member-1-controller-manager")
+		return pid
+	}, 30*time.Second, 100*time.Millisecond).ShouldNot(BeElementOf(0, kcmBefore))
+	g.Expect(fleet.Failure()).To(Succeed())
 	g.Expect(fleet.StartChild(ctx, "member-1-apiserver")).To(MatchError(ContainSubstring("already running")))
 	_, err = cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
 	g.Expect(err).NotTo(HaveOccurred())

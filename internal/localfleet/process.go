@@ -145,9 +145,15 @@ type child struct {
 	ready        func(context.Context) (bool, error)
 	readyTimeout time.Duration
 	stopGrace    time.Duration
+	// needs are the children this one cannot work without: etcd for an API server, the
+	// API server for its controller manager. A child that dies while one of them is away
+	// (or has just come back) died of that, and is started again once it runs.
+	needs []*child
 
-	mu   sync.Mutex
-	proc *process
+	mu sync.Mutex
+	// ended is when the child's last run ended, for whatever reason.
+	ended time.Time
+	proc  *process
 	// starting is set while a start waits for the process to be ready: an exit then is the
 	// start's failure, which the starter reports.
 	starting bool
@@ -268,12 +274,22 @@ func (s *supervisor) stop(c *child, kill bool) {
 // watch waits for one run of a child to end, and handles the end if it is a crash.
 func (s *supervisor) watch(c *child, p *process) {
 	<-p.done
+	now := time.Now()
 	s.mu.Lock()
 	stopping := s.stopping
 	s.mu.Unlock()
 	c.mu.Lock()
+	c.ended = now
 	crashed := !stopping && c.proc == p && !c.starting && !c.stopped
-	restart := crashed && restartAllowed(s.policy, c.restarts, time.Now())
+	c.mu.Unlock()
+	if crashed {
+		if need, away := c.needAway(now); away {
+			s.restartAfterNeed(c, p, need)
+			return
+		}
+	}
+	c.mu.Lock()
+	restart := crashed && restartAllowed(s.policy, c.restarts, now)
 	stopsBefore := c.stops
 	if restart {
 		c.restarts = append(c.restarts, time.Now())
@@ -303,6 +319,101 @@ func (s *supervisor) watch(c *child, p *process) {
 		}
 		fmt.Fprintf(s.log, "%s runs again\n", c.name)
 	}()
+}
+
+// needGrace is how long after a needed child came back a death still counts as caused by
+// its absence: clients notice a lost server only after their own timeouts.
+const needGrace = 2 * time.Minute
+
+// needAway names a child this one needs, directly or not, that is not running now or ended
+// within needGrace of now.
+func (c *child) needAway(now time.Time) (string, bool) {
+	for _, n := range c.needs {
+		n.mu.Lock()
+		down := n.proc == nil || n.proc.exited() || (!n.ended.IsZero() && now.Sub(n.ended) < needGrace)
+		n.mu.Unlock()
+		if down {
+			return n.name, true
+		}
+		if name, away := n.needAway(now); away {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// needsRunning reports whether every child c needs, directly or not, runs.
+func (c *child) needsRunning() bool {
+	for _, n := range c.needs {
+		if !n.running() || !n.needsRunning() {
+			return false
+		}
+	}
+	return true
+}
+
+// restartAfterNeed starts a child that died while a child it needs was away, once that one
+// runs again. Such a death is no crash of its own: it does not count against the restart
+// policy. A start that fails is tried again a few times, waiting for the needs each time.
+func (s *supervisor) restartAfterNeed(c *child, p *process, need string) {
+	fmt.Fprintf(s.log, "%s exited (%v) while %s was away or had just come back; it starts again once %s runs (log: %s)\n",
+		c.name, p.err, need, need, p.logPath)
+	c.mu.Lock()
+	stopsBefore := c.stops
+	c.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var err error
+		backoff := time.Second
+		for attempt := 0; attempt < needRestartAttempts; attempt++ {
+			if !pollUntil(s.ctx, c.needsRunning) {
+				return
+			}
+			c.mu.Lock()
+			onPurpose := c.stops != stopsBefore
+			c.mu.Unlock()
+			if onPurpose || c.running() {
+				return // someone stopped it, or started it, in the meantime
+			}
+			if err = s.start(s.ctx, c); err == nil {
+				fmt.Fprintf(s.log, "%s runs again\n", c.name)
+				return
+			}
+			if s.ctx.Err() != nil {
+				return
+			}
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff *= 2
+		}
+		c.mu.Lock()
+		onPurpose := c.stops != stopsBefore
+		c.mu.Unlock()
+		if !onPurpose {
+			s.fail(fmt.Errorf("child process %s died while %s was away and did not start again: %w", c.name, need, err))
+		}
+	}()
+}
+
+// needRestartAttempts bounds the starts of a child that died of a needed child's absence.
+const needRestartAttempts = 5
+
+// pollUntil polls cond until it holds (true) or ctx ends (false).
+func pollUntil(ctx context.Context, cond func() bool) bool {
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ticker.C:
+		}
+	}
+	return true
 }
 
 // fail records the first failure and closes the failed channel.
@@ -337,8 +448,9 @@ func (c *child) pid() (int, bool) {
 }
 
 func (c *child) running() bool {
-	_, ok := c.pid()
-	return ok
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.proc != nil && !c.proc.exited()
 }
 
 func tailFile(path string, n int64) (string, error) {

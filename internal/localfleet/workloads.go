@@ -74,6 +74,7 @@ func (c *Cluster) addWorkloadChildren() {
 				"--v", "1",
 			}
 		},
+		needs: []*child{c.apiserver},
 	})
 	kwok := c.sup.add(&child{
 		name: c.Name + "-kwok", binary: c.workloads.Kwok, logDir: c.logDir,
@@ -87,6 +88,7 @@ func (c *Cluster) addWorkloadChildren() {
 				"--cidr", c.podCIDR,
 			}
 		},
+		needs: []*child{c.apiserver},
 	})
 	c.extra = append(c.extra, sched, kwok)
 }
