@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -96,11 +96,11 @@ func memberRows(ctx context.Context, c client.Client, now time.Time) ([]memberRo
 			Nodes:      mc.Status.Properties[clusterv1beta1.PropertyNodeCount].Value,
 			Region:     mc.Labels[clusterv1beta1.RegionLabel],
 		}
-		if agent := membership.AgentStatusOf(mc.Status.AgentStatus, clusterv1beta1.MemberAgent); agent != nil && !agent.LastReceivedHeartbeat.IsZero() {
+		if agent := eligibility.AgentStatusOf(mc.Status.AgentStatus, clusterv1beta1.MemberAgent); agent != nil && !agent.LastReceivedHeartbeat.IsZero() {
 			t := agent.LastReceivedHeartbeat.UTC()
 			row.LastHeartbeat = &t
 		}
-		row.Eligible, row.Reason = membership.Eligible(mc, now)
+		row.Eligible, row.Reason = eligibility.Eligible(mc, now)
 		rows = append(rows, row)
 	}
 	return rows, nil

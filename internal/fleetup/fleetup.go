@@ -23,7 +23,6 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/hub"
 	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
@@ -88,7 +87,9 @@ type Fleet struct {
 
 	nodeUpgradeDuration time.Duration
 	workResync          time.Duration
-	stopHub             context.CancelFunc
+	forceDeleteWait     time.Duration
+	hubs                []*hubReplica
+	stopLoadBalancer    context.CancelFunc
 	agents              map[string]context.CancelFunc
 	wg                  sync.WaitGroup
 	log                 io.Writer
@@ -138,11 +139,10 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		return nil, err
 	}
 
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	f.stopHub = stopHub
-	f.goRun("hub", func() error {
-		return hub.Run(hubCtx, lf.Hub.Config, hub.Options{ForceDeleteWait: opts.ForceDeleteWait})
-	})
+	f.forceDeleteWait = opts.ForceDeleteWait
+	if err := f.StartHubs(1); err != nil {
+		return nil, err
+	}
 
 	if err := local.WriteCatalogIfMissing(ctx, f.Hub, local.DefaultCatalog(localfleet.KubeVersion)); err != nil {
 		return nil, err
@@ -163,11 +163,13 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		}
 		f.StartAgent(m.Name)
 	}
-	f.startLoadBalancer(hubCtx, opts.LoadBalancerRange)
+	lbCtx, stopLoadBalancer := context.WithCancel(context.Background())
+	f.stopLoadBalancer = stopLoadBalancer
+	f.startLoadBalancer(lbCtx, opts.LoadBalancerRange)
 	return f, nil
 }
 
-// startLoadBalancer runs the local L4 data plane for every member; it stops with the hub.
+// startLoadBalancer runs the local L4 data plane for every member until ctx ends.
 func (f *Fleet) startLoadBalancer(ctx context.Context, lbRange netip.Prefix) {
 	members := map[string]*rest.Config{}
 	for _, m := range f.Members {
@@ -204,10 +206,15 @@ func (f *Fleet) StopAgent(name string) {
 }
 
 func (f *Fleet) goRun(what string, run func() error) {
-	f.wg.Add(1)
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.goRunLocked(what, run)
+}
+
+// goRunLocked is goRun for a caller that holds f.mu.
+func (f *Fleet) goRunLocked(what string, run func() error) {
+	f.wg.Add(1)
 	f.running[what] = true
-	f.mu.Unlock()
 	go func() {
 		defer f.wg.Done()
 		err := run()
@@ -296,9 +303,16 @@ func (f *Fleet) Stop() {
 		cancel()
 		delete(f.agents, name)
 	}
+	hubs := f.hubs
+	for _, r := range hubs {
+		r.killed = true
+	}
 	f.mu.Unlock()
-	if f.stopHub != nil {
-		f.stopHub()
+	for _, r := range hubs {
+		r.cancel()
+	}
+	if f.stopLoadBalancer != nil {
+		f.stopLoadBalancer()
 	}
 	f.waitControllers(controllerStopWait)
 	f.Fleet.Stop()

@@ -41,11 +41,11 @@ type Options struct {
 	// UpgradeProviders are the upgrade providers that run in the hub (see internal/providers).
 	UpgradeProviders []providers.Provider
 	// StaleGrace is how long after the hub controllers start, or the hub's API server
-	// answers again, no member is judged stale; zero means membership.HeartbeatStaleAfter.
+	// answers again, no member is judged stale; zero means eligibility.HeartbeatStaleAfter.
 	StaleGrace time.Duration
 	// MaxStaleShare is the share of joined members that may look stale at once before the
 	// scheduler stops moving placements away from stale members; zero means
-	// membership.DefaultMaxStaleShare.
+	// eligibility.DefaultMaxStaleShare.
 	MaxStaleShare float64
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
@@ -21,8 +22,8 @@ func setupPlacement(env Env) error {
 	if err := env.Manager.Add(tracker); err != nil {
 		return err
 	}
-	hearing := func() membership.Hearing {
-		return membership.Hearing{Since: tracker.Since(), Grace: env.Options.StaleGrace, MaxStaleShare: env.Options.MaxStaleShare}
+	hearing := func() eligibility.Hearing {
+		return eligibility.Hearing{Since: tracker.Since(), Grace: env.Options.StaleGrace, MaxStaleShare: env.Options.MaxStaleShare}
 	}
 	for _, setup := range []func(Env) error{
 		func(e Env) error { return placement.SetupWithManager(e.Manager) },

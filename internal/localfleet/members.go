@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,26 +55,10 @@ func AgentIdentity(member string) rbacv1.Subject {
 const agentTokenLifetime = 365 * 24 * 3600
 
 // RegisterMember gives the member an identity on the hub (a ServiceAccount and a token for
-// it), writes that identity's kubeconfig to DIR/agents/<member>-hub.kubeconfig, and creates
-// or updates its MemberCluster. It returns the rest config the member's agent uses.
+// it, see RenewAgentToken), and creates or updates its MemberCluster. It returns the rest
+// config the member's agent uses.
 func (f *Fleet) RegisterMember(ctx context.Context, member *Cluster, heartbeatSeconds int32, labels, annotations map[string]string) (*rest.Config, error) {
-	cs, err := kubernetes.NewForConfig(f.Hub.Config)
-	if err != nil {
-		return nil, err
-	}
-	id := AgentIdentity(member.Name)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id.Name, Namespace: id.Namespace}}
-	if _, err := cs.CoreV1().ServiceAccounts(id.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating the agent ServiceAccount of %s: %w", member.Name, err)
-	}
-	tr, err := cs.CoreV1().ServiceAccounts(id.Namespace).CreateToken(ctx, id.Name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](agentTokenLifetime)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("requesting a token for the agent of %s: %w", member.Name, err)
-	}
-	path := filepath.Join(f.Dir, "agents", member.Name+"-hub.kubeconfig")
-	agentCfg, err := f.TokenConfig(f.Hub, "system:serviceaccount:"+id.Namespace+":"+id.Name, tr.Status.Token, path)
+	agentCfg, err := f.RenewAgentToken(ctx, member.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +85,7 @@ func (f *Fleet) RegisterMember(ctx context.Context, member *Cluster, heartbeatSe
 	for k, v := range annotations {
 		mc.Annotations[k] = v
 	}
-	mc.Spec.Identity = id
+	mc.Spec.Identity = AgentIdentity(member.Name)
 	mc.Spec.HeartbeatPeriodSeconds = heartbeatSeconds
 	if exists {
 		err = hub.Update(ctx, mc)
@@ -237,6 +222,68 @@ func liftNotReadyTaint(ctx context.Context, cs kubernetes.Interface, name string
 	})
 	if err != nil {
 		return fmt.Errorf("removing the not-ready taint of node %s: %w", name, err)
+	}
+	return nil
+}
+
+// AgentTokenPath is the file that holds the hub token of the member's agent. The agent reads
+// its token from there, as a kubeconfig's tokenFile, so a new token takes effect at once.
+func (f *Fleet) AgentTokenPath(member string) string {
+	return filepath.Join(f.Dir, "agents", member+"-hub.token")
+}
+
+// RenewAgentToken makes sure the member's hub ServiceAccount exists, requests a new token for
+// it and writes the token to AgentTokenPath (atomically, 0600). It writes the identity's
+// kubeconfig to DIR/agents/<member>-hub.kubeconfig, pointing at that file, and returns the
+// rest config the member's agent uses.
+func (f *Fleet) RenewAgentToken(ctx context.Context, member string) (*rest.Config, error) {
+	cs, err := kubernetes.NewForConfig(f.Hub.Config)
+	if err != nil {
+		return nil, err
+	}
+	id := AgentIdentity(member)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id.Name, Namespace: id.Namespace}}
+	if _, err := cs.CoreV1().ServiceAccounts(id.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating the agent ServiceAccount of %s: %w", member, err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(id.Namespace).CreateToken(ctx, id.Name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](agentTokenLifetime)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("requesting a token for the agent of %s: %w", member, err)
+	}
+	tokenPath := f.AgentTokenPath(member)
+	if err := ensureDir(filepath.Dir(tokenPath)); err != nil {
+		return nil, err
+	}
+	if err := WriteFileAtomic(tokenPath, []byte(tr.Status.Token)); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(f.Dir, "agents", member+"-hub.kubeconfig")
+	user := "system:serviceaccount:" + id.Namespace + ":" + id.Name
+	if err := writeKubeconfig(path, f.Hub.Config.Host, f.ca.certPEM, user, clientcmdapi.AuthInfo{TokenFile: tokenPath}); err != nil {
+		return nil, err
+	}
+	return &rest.Config{
+		Host:            f.Hub.Config.Host,
+		BearerTokenFile: tokenPath,
+		TLSClientConfig: rest.TLSClientConfig{CAData: f.ca.certPEM},
+		QPS:             f.Hub.Config.QPS,
+		Burst:           f.Hub.Config.Burst,
+	}, nil
+}
+
+// RevokeAgentToken deletes the member's hub ServiceAccount, which invalidates every token
+// of it at once; RenewAgentToken brings the identity back with a new token.
+func (f *Fleet) RevokeAgentToken(ctx context.Context, member string) error {
+	cs, err := kubernetes.NewForConfig(f.Hub.Config)
+	if err != nil {
+		return err
+	}
+	id := AgentIdentity(member)
+	err = cs.CoreV1().ServiceAccounts(id.Namespace).Delete(ctx, id.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the agent ServiceAccount of %s: %w", member, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -52,7 +53,7 @@ func TestThreeMembersJoin(t *testing.T) {
 			g.Expect(mc.Status.Properties[clusterv1beta1.PropertyNodeCount].Value).To(Equal("3"))
 			g.Expect(mc.Status.Properties[clusterv1beta1.PropertyKubernetesVersion].Value).To(Equal(localfleet.KubeVersion))
 			g.Expect(mc.Status.Properties[clusterv1beta1.PropertyAllocatableCPU].Value).To(Equal("20"))
-			ok, reason := membership.Eligible(mc, time.Now())
+			ok, reason := eligibility.Eligible(mc, time.Now())
 			g.Expect(ok).To(BeTrue(), reason)
 		}, wait, 200*time.Millisecond).Should(Succeed())
 	}
@@ -63,7 +64,7 @@ func TestThreeMembersJoin(t *testing.T) {
 func TestHeartbeatAdvances(t *testing.T) {
 	g := NewWithT(t)
 	heartbeat := func(g Gomega) time.Time {
-		agent := membership.AgentStatusOf(member(g, "member-2").Status.AgentStatus, clusterv1beta1.MemberAgent)
+		agent := eligibility.AgentStatusOf(member(g, "member-2").Status.AgentStatus, clusterv1beta1.MemberAgent)
 		g.Expect(agent).NotTo(BeNil())
 		return agent.LastReceivedHeartbeat.Time
 	}

@@ -20,6 +20,9 @@ const (
 	WorkNotAllManifestsDiffReportedReason = "SomeManifestsHaveNotReportedDiff"
 	// WorkMemberLeavingReason is used while the member leaves the fleet: nothing is applied.
 	WorkMemberLeavingReason = "MemberLeavingFleet"
+	// WorkMemberUnreachableReason marks a Work's Available condition Unknown while the
+	// member's API server does not answer: what was available may not be any more.
+	WorkMemberUnreachableReason = "MemberAPIServerUnreachable"
 
 	// Reasons of a manifest's Applied (or DiffReported) condition.
 	ManifestAppliedReason            = "Applied"

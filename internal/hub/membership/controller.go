@@ -27,6 +27,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
 
 // DefaultForceDeleteWait is how long a deleted MemberCluster waits for its agent to leave
@@ -257,7 +258,7 @@ func (r *Reconciler) copyAgentStatus(mc *clusterv1beta1.MemberCluster, imc *clus
 	period := time.Duration(heartbeatPeriod(mc)) * time.Second
 	joined := metav1.Condition{Type: clusterv1beta1.ConditionJoined, ObservedGeneration: mc.Generation}
 	healthy := metav1.Condition{Type: clusterv1beta1.ConditionHealthy, ObservedGeneration: mc.Generation}
-	agent := AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
+	agent := eligibility.AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
 	switch {
 	case agent == nil:
 		joined.Status, joined.Reason, joined.Message = metav1.ConditionUnknown, ReasonJoinUnknown, "the member agent has not reported yet"
@@ -373,7 +374,7 @@ func (r *Reconciler) leave(ctx context.Context, mc *clusterv1beta1.MemberCluster
 // agentLeft says whether the member agent acknowledged the Leave: its Joined condition is
 // False for the IMC's current generation, or it never reported at all.
 func agentLeft(imc *clusterv1beta1.InternalMemberCluster) (bool, string) {
-	agent := AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
+	agent := eligibility.AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
 	if agent == nil {
 		return true, "the agent never reported"
 	}

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// HearingTracker keeps Hearing.Since up to date: the moment the hub controllers started
+// HearingTracker keeps eligibility.Hearing.Since up to date: the moment the hub controllers started
 // (won the lease), moved forward each time the hub's API server answers again after it
 // did not. It runs in the hub's manager.
 type HearingTracker struct {

@@ -21,7 +21,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/member"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
@@ -91,7 +91,7 @@ func TestRevokedTokenDeletesNothingAndRecovers(t *testing.T) {
 		return resp.StatusCode
 	}
 	heartbeat := func(g Gomega) time.Time {
-		agentStatus := membership.AgentStatusOf(getIMC(g, c, name).Status.AgentStatus, clusterv1beta1.MemberAgent)
+		agentStatus := eligibility.AgentStatusOf(getIMC(g, c, name).Status.AgentStatus, clusterv1beta1.MemberAgent)
 		g.Expect(agentStatus).NotTo(BeNil())
 		return agentStatus.LastReceivedHeartbeat.Time
 	}

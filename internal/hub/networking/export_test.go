@@ -19,7 +19,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceexport"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
 	"github.com/flotilla-dev/flotilla/internal/networking/crds"
@@ -252,7 +252,7 @@ func TestAgentStatuses(t *testing.T) {
 		mc := &clusterv1beta1.MemberCluster{}
 		g.Expect(fleet.Hub.Get(context.Background(), client.ObjectKey{Name: "member-2"}, mc)).To(Succeed())
 		for _, typ := range []clusterv1beta1.AgentType{clusterv1beta1.ServiceExportImportAgent, clusterv1beta1.MultiClusterServiceAgent} {
-			a := membership.AgentStatusOf(mc.Status.AgentStatus, typ)
+			a := eligibility.AgentStatusOf(mc.Status.AgentStatus, typ)
 			g.Expect(a).NotTo(BeNil(), "no %s in agentStatus", typ)
 			g.Expect(meta.IsStatusConditionTrue(a.Conditions, clusterv1beta1.ConditionJoined)).To(BeTrue())
 			g.Expect(meta.IsStatusConditionTrue(a.Conditions, clusterv1beta1.ConditionHealthy)).To(BeTrue())

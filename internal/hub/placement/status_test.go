@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/placementtest"
+	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
 )
 
 func members(t *testing.T, suite string, names ...string) {

@@ -25,8 +25,8 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -51,8 +51,8 @@ type Reconciler struct {
 	// Now returns the current time; tests leave it nil.
 	Now func() time.Time
 	// Hearing says how long the hub has heard heartbeats and how far it trusts staleness
-	// (membership.Hearing); nil trusts heartbeat ages as they are.
-	Hearing func() membership.Hearing
+	// (eligibility.Hearing); nil trusts heartbeat ages as they are.
+	Hearing func() eligibility.Hearing
 
 	// created remembers the bindings this scheduler created recently, by placement, until
 	// the cache shows them: without it, a reconcile that runs before the cache caught up
@@ -99,9 +99,9 @@ func (r *Reconciler) addExpected(crp string, byCluster map[string]*placementv1be
 	}
 }
 
-func (r *Reconciler) hearing() membership.Hearing {
+func (r *Reconciler) hearing() eligibility.Hearing {
 	if r.Hearing == nil {
-		return membership.Hearing{}
+		return eligibility.Hearing{}
 	}
 	return r.Hearing()
 }
@@ -118,7 +118,7 @@ func (r *Reconciler) now() time.Time {
 func SetupWithManager(mgr ctrl.Manager) error { return SetupWithHearing(mgr, nil) }
 
 // SetupWithHearing registers the scheduler with a manager. hearing is as Reconciler.Hearing.
-func SetupWithHearing(mgr ctrl.Manager, hearing func() membership.Hearing) error {
+func SetupWithHearing(mgr ctrl.Manager, hearing func() eligibility.Hearing) error {
 	c, err := fastclient.New(mgr)
 	if err != nil {
 		return err
@@ -204,7 +204,7 @@ func memberChangeThatMatters() predicate.Predicate {
 }
 
 func eligible(mc *clusterv1beta1.MemberCluster) bool {
-	ok, _ := membership.Eligible(mc, time.Now())
+	ok, _ := eligibility.Eligible(mc, time.Now())
 	return ok
 }
 
@@ -296,7 +296,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	now := r.now()
-	judgement := membership.Judge(members.Items, now, r.hearing())
+	judgement := eligibility.Judge(members.Items, now, r.hearing())
 	res := r.Framework.withJudgement(judgement).Schedule(policy, members.Items, placed, keepPlaced, now)
 	held := heldStale(judgement, members.Items, placed, now)
 
@@ -442,7 +442,7 @@ func (r *Reconciler) unscheduleBinding(b *placementv1beta1.ClusterResourceBindin
 
 // writeDecisions records the decisions and the Scheduled condition on the policy snapshot.
 func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
-	policy *placementv1beta1.PlacementPolicy, res Result, judgement membership.Judgement, held []string) error {
+	policy *placementv1beta1.PlacementPolicy, res Result, judgement eligibility.Judgement, held []string) error {
 	updated := policySnap.DeepCopy()
 	decisions := append([]placementv1beta1.ClusterDecision{}, res.Picked...)
 	notPicked := res.NotPicked

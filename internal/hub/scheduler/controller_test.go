@@ -17,10 +17,10 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/placementtest"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
+	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
 )
 
 var (

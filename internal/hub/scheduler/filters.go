@@ -10,23 +10,23 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
 
-// eligibility drops members that may not receive placements (membership.EligibleHearing).
+// eligibility drops members that may not receive placements (eligibility.EligibleHearing).
 // A member that already holds a PickAll or PickFixed placement keeps it while it is merely
 // unhealthy or silent, so that a network blip does not remove workloads; it loses it when
 // it leaves. PickN moves the placement to another member instead, unless the judgement
 // holds: when too many members look stale at once, the silence is most likely the hub's
 // own, and no member loses a placement for staleness.
-type eligibility struct {
-	judgement membership.Judgement
+type eligibilityFilter struct {
+	judgement eligibility.Judgement
 }
 
-func (eligibility) Name() string { return "ClusterEligibility" }
+func (eligibilityFilter) Name() string { return "ClusterEligibility" }
 
-func (e eligibility) Filter(s *State, mc *clusterv1beta1.MemberCluster) (bool, string) {
-	ok, why, staleOnly := membership.EligibleHearing(mc, s.Now, e.judgement.Hearing)
+func (e eligibilityFilter) Filter(s *State, mc *clusterv1beta1.MemberCluster) (bool, string) {
+	ok, why, staleOnly := eligibility.EligibleHearing(mc, s.Now, e.judgement.Hearing)
 	if ok {
 		return true, ""
 	}

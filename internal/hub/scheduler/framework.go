@@ -54,7 +54,7 @@ type Framework struct {
 // Default is the framework with every built-in plugin.
 func Default() *Framework {
 	return &Framework{
-		Filters: []FilterPlugin{eligibility{}, requiredAffinity{}, taintToleration{}, topologyKeyPresent{}},
+		Filters: []FilterPlugin{eligibilityFilter{}, requiredAffinity{}, taintToleration{}, topologyKeyPresent{}},
 		Scores:  []ScorePlugin{preferredAffinity{}},
 	}
 }
@@ -165,7 +165,7 @@ func (f *Framework) pickFixed(s *State, clusters []*clusterv1beta1.MemberCluster
 	}
 	res := Result{Wanted: len(s.Policy.ClusterNames)}
 	// PickFixed names its clusters, so only eligibility applies: affinity and taints do not.
-	elig := eligibility{}
+	elig := eligibilityFilter{}
 	for _, name := range s.Policy.ClusterNames {
 		mc, ok := byName[name]
 		if !ok {

@@ -13,9 +13,9 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
-	"github.com/flotilla-dev/flotilla/internal/hub/placementtest"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
+	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
 )
 
 // setHeartbeats moves the last heartbeat of every member in the hub for which pick is true:
@@ -33,7 +33,7 @@ func setHeartbeats(g Gomega, stale bool, pick func(name string) bool) {
 			if err := c.Get(ctx, client.ObjectKey{Name: item.Name}, mc); err != nil {
 				return err
 			}
-			agent := membership.AgentStatusOf(mc.Status.AgentStatus, clusterv1beta1.MemberAgent)
+			agent := eligibility.AgentStatusOf(mc.Status.AgentStatus, clusterv1beta1.MemberAgent)
 			if agent == nil {
 				return nil
 			}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
 
 // StaleClustersKeptReason is the Scheduled condition's reason while so many members look
@@ -16,11 +16,11 @@ const StaleClustersKeptReason = "StaleClustersKept"
 
 // withJudgement returns a framework whose eligibility filter judges heartbeats by j, for
 // one scheduling run. The framework itself is shared and stays as it is.
-func (f *Framework) withJudgement(j membership.Judgement) *Framework {
+func (f *Framework) withJudgement(j eligibility.Judgement) *Framework {
 	out := &Framework{Filters: make([]FilterPlugin, len(f.Filters)), Scores: f.Scores}
 	for i, p := range f.Filters {
-		if _, ok := p.(eligibility); ok {
-			p = eligibility{judgement: j}
+		if _, ok := p.(eligibilityFilter); ok {
+			p = eligibilityFilter{judgement: j}
 		}
 		out.Filters[i] = p
 	}
@@ -30,7 +30,7 @@ func (f *Framework) withJudgement(j membership.Judgement) *Framework {
 // heldStale returns, sorted, the members that hold the placement and that the scheduler
 // keeps only because the judgement holds: without the hold they would lose it to
 // staleness.
-func heldStale(j membership.Judgement, members []clusterv1beta1.MemberCluster, placed map[string]bool, now time.Time) []string {
+func heldStale(j eligibility.Judgement, members []clusterv1beta1.MemberCluster, placed map[string]bool, now time.Time) []string {
 	if !j.Hold {
 		return nil
 	}
@@ -40,7 +40,7 @@ func heldStale(j membership.Judgement, members []clusterv1beta1.MemberCluster, p
 		if !placed[mc.Name] {
 			continue
 		}
-		if ok, _, staleOnly := membership.EligibleHearing(mc, now, j.Hearing); !ok && staleOnly {
+		if ok, _, staleOnly := eligibility.EligibleHearing(mc, now, j.Hearing); !ok && staleOnly {
 			held = append(held, mc.Name)
 		}
 	}
@@ -49,10 +49,10 @@ func heldStale(j membership.Judgement, members []clusterv1beta1.MemberCluster, p
 }
 
 // heldMessage says why the placement was not moved, naming how many members look stale.
-func heldMessage(j membership.Judgement, held []string) string {
+func heldMessage(j eligibility.Judgement, held []string) string {
 	share := j.Hearing.MaxStaleShare
 	if share <= 0 {
-		share = membership.DefaultMaxStaleShare
+		share = eligibility.DefaultMaxStaleShare
 	}
 	return fmt.Sprintf("%d of %d joined member clusters look stale at once (more than %.0f%%), as they do when the hub itself "+
 		"was out, so the placement is not moved for staleness: %s keep(s) it until heartbeats come back or fewer members look stale",

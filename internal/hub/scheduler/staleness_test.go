@@ -6,7 +6,7 @@ import (
 	"time"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
 
 // TestPickNStaleness is the pure half of the hub-outage regression: when every member
@@ -17,7 +17,7 @@ func TestPickNStaleness(t *testing.T) {
 		name     string
 		clusters []clusterv1beta1.MemberCluster
 		placed   map[string]bool
-		hearing  membership.Hearing
+		hearing  eligibility.Hearing
 		want     []string
 		held     []string
 	}{
@@ -32,17 +32,17 @@ func TestPickNStaleness(t *testing.T) {
 			placed:   map[string]bool{"a": true}, want: []string{"b"}},
 		{name: "all stale, but the share is set to 1: the placement goes",
 			clusters: []clusterv1beta1.MemberCluster{member("a", staleHeartbeat), member("b", staleHeartbeat)},
-			placed:   map[string]bool{"a": true}, hearing: membership.Hearing{MaxStaleShare: 1}, want: nil},
+			placed:   map[string]bool{"a": true}, hearing: eligibility.Hearing{MaxStaleShare: 1}, want: nil},
 		{name: "all stale, not yet placed: a hold places nothing new",
 			clusters: []clusterv1beta1.MemberCluster{member("a", staleHeartbeat), member("b", staleHeartbeat)},
 			want:     nil},
 		{name: "all stale but the hub came back within the grace: nobody is stale",
 			clusters: []clusterv1beta1.MemberCluster{member("a", staleHeartbeat), member("b", staleHeartbeat)},
-			placed:   map[string]bool{"a": true}, hearing: membership.Hearing{Since: now.Add(-time.Minute)}, want: []string{"a"}},
+			placed:   map[string]bool{"a": true}, hearing: eligibility.Hearing{Since: now.Add(-time.Minute)}, want: []string{"a"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			j := membership.Judge(c.clusters, now, c.hearing)
+			j := eligibility.Judge(c.clusters, now, c.hearing)
 			res := Default().withJudgement(j).Schedule(pickN(1), c.clusters, c.placed, true, now)
 			equal(t, names(res.Picked), c.want)
 			equal(t, heldStale(j, c.clusters, c.placed, now), c.held)
@@ -52,7 +52,7 @@ func TestPickNStaleness(t *testing.T) {
 
 func TestHeldMessageNamesTheCount(t *testing.T) {
 	clusters := []clusterv1beta1.MemberCluster{member("a", staleHeartbeat), member("b", staleHeartbeat), member("c")}
-	j := membership.Judge(clusters, now, membership.Hearing{})
+	j := eligibility.Judge(clusters, now, eligibility.Hearing{})
 	msg := heldMessage(j, heldStale(j, clusters, map[string]bool{"a": true}, now))
 	for _, want := range []string{"2 of 3 joined member clusters look stale", "more than 55%", "a keep(s) it"} {
 		if !strings.Contains(msg, want) {
@@ -64,8 +64,8 @@ func TestHeldMessageNamesTheCount(t *testing.T) {
 // The shared Default framework is not changed by a run's judgement.
 func TestWithJudgementLeavesTheSharedFrameworkAlone(t *testing.T) {
 	f := Default()
-	_ = f.withJudgement(membership.Judgement{Hold: true})
-	if e, ok := f.Filters[0].(eligibility); !ok || e.judgement.Hold {
+	_ = f.withJudgement(eligibility.Judgement{Hold: true})
+	if e, ok := f.Filters[0].(eligibilityFilter); !ok || e.judgement.Hold {
 		t.Fatalf("the shared framework's eligibility filter changed: %+v", f.Filters[0])
 	}
 }

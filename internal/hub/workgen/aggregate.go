@@ -94,8 +94,15 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 		}
 		setCondition(b, placementv1beta1.ResourcesAvailableConditionType, metav1.ConditionTrue, reason, msg)
 	default:
-		setCondition(b, placementv1beta1.ResourcesAvailableConditionType, metav1.ConditionUnknown, placementv1beta1.AvailableUnknownReason,
-			fmt.Sprintf("waiting for the member agent of %s to report availability", cluster))
+		msg := fmt.Sprintf("waiting for the member agent of %s to report availability", cluster)
+		for _, w := range works {
+			if c := meta.FindStatusCondition(w.Status.Conditions, placementv1beta1.WorkConditionTypeAvailable); c != nil &&
+				c.Reason == placementv1beta1.WorkMemberUnreachableReason {
+				msg = fmt.Sprintf("Work %s on %s: %s", w.Name, cluster, c.Message)
+				break
+			}
+		}
+		setCondition(b, placementv1beta1.ResourcesAvailableConditionType, metav1.ConditionUnknown, placementv1beta1.AvailableUnknownReason, msg)
 	}
 }
 

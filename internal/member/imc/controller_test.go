@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
@@ -74,7 +74,7 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 	agentOf := func(g Gomega) *clusterv1beta1.AgentStatus {
 		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(record), record)).To(Succeed())
 		// The networking agents report their own entries next to the MemberAgent's.
-		agent := membership.AgentStatusOf(record.Status.AgentStatus, clusterv1beta1.MemberAgent)
+		agent := eligibility.AgentStatusOf(record.Status.AgentStatus, clusterv1beta1.MemberAgent)
 		g.Expect(agent).NotTo(BeNil(), "no MemberAgent entry in %+v", record.Status.AgentStatus)
 		return agent
 	}

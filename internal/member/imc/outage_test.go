@@ -20,7 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
@@ -81,7 +81,7 @@ func TestHeartbeatKeepsItsPeriodAfterHubErrors(t *testing.T) {
 	lastHeartbeat := func(g Gomega) time.Time {
 		got := &clusterv1beta1.InternalMemberCluster{}
 		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(record), got)).To(Succeed())
-		agent := membership.AgentStatusOf(got.Status.AgentStatus, clusterv1beta1.MemberAgent)
+		agent := eligibility.AgentStatusOf(got.Status.AgentStatus, clusterv1beta1.MemberAgent)
 		g.Expect(agent).NotTo(BeNil())
 		return agent.LastReceivedHeartbeat.Time
 	}

@@ -19,8 +19,8 @@ import (
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member/multiclusterservice"
-	"github.com/flotilla-dev/flotilla/internal/member/nettest"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
+	"github.com/flotilla-dev/flotilla/internal/testenv/nettest"
 )
 
 var fleet *localfleet.Fleet

@@ -17,7 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member/netagents"
 	"github.com/flotilla-dev/flotilla/internal/networking/crds"
@@ -64,7 +64,7 @@ func TestNetworkingAgentStatuses(t *testing.T) {
 	types := []clusterv1beta1.AgentType{clusterv1beta1.ServiceExportImportAgent, clusterv1beta1.MultiClusterServiceAgent}
 	status := func(g Gomega, t clusterv1beta1.AgentType) *clusterv1beta1.AgentStatus {
 		g.Expect(hub.Get(ctx, client.ObjectKeyFromObject(imc), imc)).To(Succeed())
-		a := membership.AgentStatusOf(imc.Status.AgentStatus, t)
+		a := eligibility.AgentStatusOf(imc.Status.AgentStatus, t)
 		g.Expect(a).NotTo(BeNil(), "no %s entry", t)
 		return a
 	}

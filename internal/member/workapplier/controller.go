@@ -91,7 +91,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.RetryLimiter != nil {
 		opts.RateLimiter = r.RetryLimiter
 	}
-	health := &healthWatch{member: r.Clientset, name: r.MemberName, period: r.HealthPollPeriod, out: make(chan event.TypedGenericEvent[struct{}], 1)}
+	health := &healthWatch{member: r.Clientset, name: r.MemberName, period: r.HealthPollPeriod,
+		out: make(chan event.TypedGenericEvent[struct{}], 1), wentDown: r.markUnreachable}
 	if err := mgr.Add(health); err != nil {
 		return err
 	}

@@ -2,10 +2,13 @@ package workapplier
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -31,15 +34,19 @@ var memberReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 
 func init() { metrics.Registry.MustRegister(memberReady) }
 
-// recovery remembers the last /readyz answer and tells when the member came back.
-type recovery struct{ down bool }
+// recovery remembers the last /readyz answer and tells when the member went away and when
+// it came back.
+type recovery struct{ seen, down bool }
 
-// observe takes one /readyz answer and reports whether it ends an outage. The first
-// answer never does: an applier that starts resyncs everything anyway.
-func (r *recovery) observe(healthy bool) (cameBack bool) {
+// observe takes one /readyz answer and reports whether it ends an outage, or begins one.
+// The first answer never ends one (an applier that starts resyncs everything anyway), but
+// a first answer that is not ready begins one: the Works may still say what was true
+// before the agent started.
+func (r *recovery) observe(healthy bool) (cameBack, wentDown bool) {
 	cameBack = r.down && healthy
-	r.down = !healthy
-	return cameBack
+	wentDown = !healthy && (!r.down || !r.seen)
+	r.seen, r.down = true, !healthy
+	return cameBack, wentDown
 }
 
 // healthWatch polls the member's /readyz and sends a signal on its channel each time the
@@ -49,6 +56,8 @@ type healthWatch struct {
 	name   string
 	period time.Duration
 	out    chan event.TypedGenericEvent[struct{}]
+	// wentDown is called once per outage, with the probe's error.
+	wentDown func(ctx context.Context, err error)
 }
 
 // Start polls until ctx ends.
@@ -73,7 +82,12 @@ func (h *healthWatch) Start(ctx context.Context) error {
 			ready = 1
 		}
 		memberReady.WithLabelValues(h.name).Set(ready)
-		if state.observe(err == nil) {
+		back, down := state.observe(err == nil)
+		if down && h.wentDown != nil {
+			log.FromContext(ctx).Info("the member's API server is not ready: marking every Work's availability unknown", "error", err.Error())
+			h.wentDown(ctx, err)
+		}
+		if back {
 			log.FromContext(ctx).Info("the member's API server is ready again: applying every Work now")
 			select {
 			case h.out <- event.TypedGenericEvent[struct{}]{}:
@@ -95,4 +109,35 @@ func (r *Reconciler) everyWork(ctx context.Context, _ struct{}) []reconcile.Requ
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&w)})
 	}
 	return out
+}
+
+// markUnreachable sets the Available condition of every Work of the member to Unknown: while
+// its API server does not answer, nobody can tell what is still available there. The next
+// apply, once the member is back, reports the truth again.
+func (r *Reconciler) markUnreachable(ctx context.Context, probeErr error) {
+	works := &placementv1beta1.WorkList{}
+	if err := r.Hub.List(ctx, works, client.InNamespace(r.HubNamespace)); err != nil {
+		log.FromContext(ctx).Error(err, "listing the Works to mark unreachable")
+		return
+	}
+	msg := fmt.Sprintf("the API server of %s is not ready (%v): the availability of its objects is unknown", r.MemberName, probeErr)
+	now := metav1.Now()
+	for i := range works.Items {
+		key := client.ObjectKeyFromObject(&works.Items[i])
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			w := &placementv1beta1.Work{}
+			if err := r.Hub.Get(ctx, key, w); err != nil {
+				return client.IgnoreNotFound(err)
+			}
+			status, changed := unreachableStatus(w.Status, w.Generation, msg, now)
+			if !changed {
+				return nil
+			}
+			w.Status = status
+			return r.Hub.Status().Update(ctx, w)
+		})
+		if err != nil {
+			log.FromContext(ctx).Error(err, "marking a Work's availability unknown", "work", key.Name)
+		}
+	}
 }

@@ -143,3 +143,18 @@ func diffDetails(prev *placementv1beta1.DiffDetails, r result, now metav1.Time) 
 	}
 	return d
 }
+
+// unreachableStatus is the Work's status while its member's API server does not answer: its
+// Available condition, when it has one, becomes Unknown with the reason and message given.
+// It reports whether anything changed.
+func unreachableStatus(st placementv1beta1.WorkStatus, gen int64, msg string, now metav1.Time) (placementv1beta1.WorkStatus, bool) {
+	c := meta.FindStatusCondition(st.Conditions, placementv1beta1.WorkConditionTypeAvailable)
+	if c == nil || (c.Status == metav1.ConditionUnknown && c.Reason == placementv1beta1.WorkMemberUnreachableReason) {
+		return st, false
+	}
+	out := *st.DeepCopy()
+	meta.SetStatusCondition(&out.Conditions, metav1.Condition{Type: placementv1beta1.WorkConditionTypeAvailable,
+		Status: metav1.ConditionUnknown, Reason: placementv1beta1.WorkMemberUnreachableReason, Message: msg,
+		ObservedGeneration: gen, LastTransitionTime: now})
+	return out, true
+}

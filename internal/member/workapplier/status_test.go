@@ -53,3 +53,46 @@ func TestStatusIsStable(t *testing.T) {
 		t.Fatalf("conditions %+v", fixed.Conditions)
 	}
 }
+
+func TestUnreachableStatus(t *testing.T) {
+	now := metav1.NewTime(time.Unix(3000, 0))
+	cond := func(status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: placementv1beta1.WorkConditionTypeAvailable, Status: status, Reason: reason, ObservedGeneration: 2}
+	}
+	applied := metav1.Condition{Type: placementv1beta1.WorkConditionTypeApplied, Status: metav1.ConditionTrue, Reason: "AllManifestsApplied", ObservedGeneration: 2}
+	cases := []struct {
+		name        string
+		conditions  []metav1.Condition
+		wantChanged bool
+	}{
+		{"available becomes unknown", []metav1.Condition{applied, cond(metav1.ConditionTrue, placementv1beta1.WorkAllManifestsAvailableReason)}, true},
+		{"not available becomes unknown too", []metav1.Condition{applied, cond(metav1.ConditionFalse, placementv1beta1.WorkNotAllManifestsAvailableReason)}, true},
+		{"already marked: no write", []metav1.Condition{applied, cond(metav1.ConditionUnknown, placementv1beta1.WorkMemberUnreachableReason)}, false},
+		{"never reported availability: nothing to take back", []metav1.Condition{applied}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := placementv1beta1.WorkStatus{Conditions: tc.conditions}
+			out, changed := unreachableStatus(st, 2, "member-1 is not ready", now)
+			if changed != tc.wantChanged {
+				t.Fatalf("changed = %v, want %v", changed, tc.wantChanged)
+			}
+			if !changed {
+				if !equality.Semantic.DeepEqual(out, st) {
+					t.Fatalf("unchanged status differs: %+v", out)
+				}
+				return
+			}
+			c := meta.FindStatusCondition(out.Conditions, placementv1beta1.WorkConditionTypeAvailable)
+			if c.Status != metav1.ConditionUnknown || c.Reason != placementv1beta1.WorkMemberUnreachableReason || c.Message != "member-1 is not ready" {
+				t.Fatalf("Available = %+v", c)
+			}
+			if a := meta.FindStatusCondition(out.Conditions, placementv1beta1.WorkConditionTypeApplied); a.Status != metav1.ConditionTrue {
+				t.Fatalf("Applied changed: %+v", a)
+			}
+			if st.Conditions[1].Status == metav1.ConditionUnknown {
+				t.Fatal("the input status was changed in place")
+			}
+		})
+	}
+}

@@ -26,9 +26,9 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub"
 	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
-	"github.com/flotilla-dev/flotilla/internal/hub/placementtest"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
+	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
 )
 
 var fleet *localfleet.Fleet

@@ -35,13 +35,13 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
-	"github.com/flotilla-dev/flotilla/internal/hub/placementtest"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/hub/workgen"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
+	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
 )
 
 var (

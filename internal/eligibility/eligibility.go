@@ -1,4 +1,7 @@
-package membership
+// Package eligibility decides which members may receive placements: joined, not leaving,
+// healthy and with a fresh heartbeat, judged against how long the hub has been able to hear
+// heartbeats at all. The scheduler, the membership controller and the CLI share it.
+package eligibility
 
 import (
 	"fmt"
