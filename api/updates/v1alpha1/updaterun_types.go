@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -128,7 +130,30 @@ type NodeImageSelection struct {
 	// +kubebuilder:default=Latest
 	// +optional
 	Type NodeImageSelectionType `json:"type,omitempty"`
+
+	// ProfileWaitTimeout is how long a Consistent run waits, before it starts, for every
+	// member in it to publish a MemberUpgradeProfile with its node pools and its region's
+	// newest images. The run picks its images only from a complete set, and fails with the
+	// names of the members still missing once this has passed. Default 10m.
+	// +optional
+	ProfileWaitTimeout *metav1.Duration `json:"profileWaitTimeout,omitempty"`
 }
+
+// DefaultProfileWaitTimeout is the default of NodeImageSelection.ProfileWaitTimeout.
+const DefaultProfileWaitTimeout = 10 * time.Minute
+
+// The condition of a run's node image selection, and its reasons.
+const (
+	// NodeImagesSelectedCondition is True once a Consistent run has chosen its images from
+	// the profiles of all its members; False while it waits for them, or when it gave up.
+	NodeImagesSelectedCondition = "NodeImagesSelected"
+	// WaitingForUpgradeProfilesReason: some members have not published a usable profile.
+	WaitingForUpgradeProfilesReason = "WaitingForUpgradeProfiles"
+	// UpgradeProfilesTimedOutReason: they had not within profileWaitTimeout; the run failed.
+	UpgradeProfilesTimedOutReason = "UpgradeProfilesTimedOut"
+	// NodeImagesSelectedReason: the images are chosen and fixed for the run.
+	NodeImagesSelectedReason = "NodeImagesSelected"
+)
 
 // SkipType is what a skip targets.
 // +kubebuilder:validation:Enum=Member;Group;Stage;AfterStageWait
@@ -218,6 +243,12 @@ type UpdateRunStatus struct {
 	// the name in spec.skip.
 	// +optional
 	UnknownSkipTargets []SkipTarget `json:"unknownSkipTargets,omitempty"`
+
+	// Conditions: NodeImagesSelected, for a Consistent run.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // NodeImageSelectionStatus records the chosen node images.

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -129,43 +130,81 @@ func (e *fakeExecutor) step(ctx context.Context, mu *u.MemberUpdate) {
 			mu.Status.State, mu.Status.Message = u.StateCompleted, "upgraded"
 		}
 		mu.Status.CompletedTime = &now
+		if mu.Status.State == u.StateCompleted {
+			// A real provider publishes the member's new images before it reports success.
+			e.publishImages(ctx, mu.Namespace, member, mu.Spec.NodeImageVersions)
+		}
 		_ = e.c.Status().Update(ctx, mu)
 	}
+}
+
+// publishImages sets the node pools of the member's profile to the images an operation
+// brought, as the member's provider would.
+func (e *fakeExecutor) publishImages(ctx context.Context, ns, member string, images []u.NodeImageVersion) {
+	if len(images) == 0 {
+		return
+	}
+	p := &u.MemberUpgradeProfile{}
+	if e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: member}, p) != nil {
+		return
+	}
+	for i := range p.Status.NodePools {
+		for _, v := range images {
+			if p.Status.NodePools[i].ImageFamily == v.Family {
+				p.Status.NodePools[i].NodeImageVersion = v.Version
+			}
+		}
+	}
+	_ = e.c.Status().Update(ctx, p)
 }
 
 // addMembers makes member clusters with a provider, in the given group, each with its
 // namespace and a MemberUpgradeProfile as a provider would publish it.
 func addMembers(t *testing.T, group, region, latest string, names ...string) {
 	t.Helper()
-	ctx := context.Background()
 	for _, name := range names {
-		mc := &clusterv1beta1.MemberCluster{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: name, Labels: map[string]string{u.GroupLabel: group},
-				Annotations: map[string]string{u.ProviderAnnotation: "fake"},
-			},
-			Spec: clusterv1beta1.MemberClusterSpec{Identity: localfleet.AgentIdentity(name)},
-		}
-		must(t, hub.Create(ctx, mc))
-		ns := clusterv1beta1.NamespaceForMember(name)
-		must(t, hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-		p := &u.MemberUpgradeProfile{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-		must(t, hub.Create(ctx, p))
-		p.Status = u.MemberUpgradeProfileStatus{
-			Region: region, KubernetesVersion: "v1.35.8", AvailableKubernetesVersions: []string{"1.35.8", "1.36.1"},
-			NodePools:        []u.NodePoolProfile{{Name: "user", ImageFamily: family, NodeImageVersion: "202510.01.0", KubernetesVersion: "v1.35.8"}},
-			LatestNodeImages: map[string]string{family: latest},
-		}
-		must(t, hub.Status().Update(ctx, p))
-		t.Cleanup(func() {
-			// Other tests' default-group runs must not pick this member up.
-			mc := &clusterv1beta1.MemberCluster{}
-			if hub.Get(ctx, client.ObjectKey{Name: name}, mc) == nil {
-				delete(mc.Annotations, u.ProviderAnnotation)
-				_ = hub.Update(ctx, mc)
-			}
-		})
+		addMemberWithoutProfile(t, group, name)
+		publishProfile(t, name, region, latest)
 	}
+}
+
+// addMemberWithoutProfile makes a member cluster with a provider, in the given group, and
+// its namespace: a member whose provider has not published its profile yet.
+func addMemberWithoutProfile(t *testing.T, group, name string) {
+	t.Helper()
+	ctx := context.Background()
+	mc := &clusterv1beta1.MemberCluster{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Labels: map[string]string{u.GroupLabel: group},
+			Annotations: map[string]string{u.ProviderAnnotation: "fake"},
+		},
+		Spec: clusterv1beta1.MemberClusterSpec{Identity: localfleet.AgentIdentity(name)},
+	}
+	must(t, hub.Create(ctx, mc))
+	must(t, hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterv1beta1.NamespaceForMember(name)}}))
+	t.Cleanup(func() {
+		// Other tests' default-group runs must not pick this member up.
+		mc := &clusterv1beta1.MemberCluster{}
+		if hub.Get(ctx, client.ObjectKey{Name: name}, mc) == nil {
+			delete(mc.Annotations, u.ProviderAnnotation)
+			_ = hub.Update(ctx, mc)
+		}
+	})
+}
+
+// publishProfile writes the member's MemberUpgradeProfile as its provider would: one pool on
+// an old image, in the region, whose newest image is latest.
+func publishProfile(t *testing.T, name, region, latest string) {
+	t.Helper()
+	ctx := context.Background()
+	p := &u.MemberUpgradeProfile{ObjectMeta: metav1.ObjectMeta{Namespace: clusterv1beta1.NamespaceForMember(name), Name: name}}
+	must(t, hub.Create(ctx, p))
+	p.Status = u.MemberUpgradeProfileStatus{
+		Region: region, KubernetesVersion: "v1.35.8", AvailableKubernetesVersions: []string{"1.35.8", "1.36.1"},
+		NodePools:        []u.NodePoolProfile{{Name: "user", ImageFamily: family, NodeImageVersion: "202510.01.0", KubernetesVersion: "v1.35.8"}},
+		LatestNodeImages: map[string]string{family: latest},
+	}
+	must(t, hub.Status().Update(ctx, p))
 }
 
 func must(t *testing.T, err error) {
@@ -518,6 +557,47 @@ func TestConsistentAcrossTwoRegions(t *testing.T) {
 		mu := &u.MemberUpdate{}
 		must(t, hub.Get(context.Background(), client.ObjectKey{Namespace: clusterv1beta1.NamespaceForMember(name), Name: "consistent"}, mu))
 		g.Expect(mu.Spec.NodeImageVersions).To(Equal([]u.NodeImageVersion{{Family: family, Version: "202512.01.0"}}), name)
+	}
+}
+
+// The held-out race: a Consistent run created in the same instant as the fleet, before
+// westus has published its profile. It must not pick eastus's newer image from the part of
+// the fleet it can see; it waits, naming the member, and then picks the image both regions
+// offer, and completes with every member on it.
+func TestConsistentRunCreatedWithTheFleet(t *testing.T) {
+	start(t)
+	ctx := context.Background()
+	g := NewWithT(t)
+	addMembers(t, "race-g", "eastus", "202512.05.0", "race-east")
+	addMemberWithoutProfile(t, "race-g", "race-west")
+	run := newRun("race", stages(u.StageConfig{Name: "s", Groups: []u.GroupConfig{{Name: "race-g", MaxConcurrency: ptr.To(intstr.FromString("100%"))}}}))
+	run.Spec.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent}
+	must(t, hub.Create(ctx, run))
+
+	g.Eventually(func(g Gomega) {
+		c := meta.FindStatusCondition(get(g, "race").Status.Conditions, u.NodeImagesSelectedCondition)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(u.WaitingForUpgradeProfilesReason))
+		g.Expect(c.Message).To(ContainSubstring("race-west (no MemberUpgradeProfile yet)"))
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+	waiting := get(g, "race")
+	g.Expect(waiting.Status.State).To(Equal(u.StateNotStarted))
+	g.Expect(waiting.Status.NodeImageSelection).To(BeNil())
+	var ops u.MemberUpdateList
+	must(t, hub.List(ctx, &ops, client.MatchingLabels{u.RunLabel: "race"}))
+	g.Expect(ops.Items).To(BeEmpty(), "a member was touched before every profile was known")
+
+	publishProfile(t, "race-west", "westus", "202512.01.0")
+	run = waitState(t, "race", u.StateCompleted, 20*time.Second)
+	want := []u.NodeImageVersion{{Family: family, Version: "202512.01.0"}}
+	g.Expect(run.Status.NodeImageSelection.SelectedNodeImageVersions).To(Equal(want))
+	for _, name := range []string{"race-east", "race-west"} {
+		mu := &u.MemberUpdate{}
+		must(t, hub.Get(ctx, client.ObjectKey{Namespace: clusterv1beta1.NamespaceForMember(name), Name: "race"}, mu))
+		g.Expect(mu.Spec.NodeImageVersions).To(Equal(want), name)
+		p := &u.MemberUpgradeProfile{}
+		must(t, hub.Get(ctx, client.ObjectKey{Namespace: clusterv1beta1.NamespaceForMember(name), Name: name}, p))
+		g.Expect(p.Status.NodePools[0].NodeImageVersion).To(Equal("202512.01.0"), name)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -121,7 +123,10 @@ func (m *machine) advance() {
 		if m.run.Spec.State != updatesv1alpha1.RequestRunning {
 			return
 		}
-		m.start()
+		if !m.start() {
+			st.ObservedGeneration = m.run.Generation
+			return
+		}
 	}
 	st.ObservedGeneration = m.run.Generation
 	if st.State == updatesv1alpha1.StateCompleted {
@@ -206,8 +211,11 @@ func (m *machine) snapshotOutdated() bool {
 	}
 }
 
-// start fixes each group's members and, for Consistent, the node images.
-func (m *machine) start() {
+// start fixes each group's members and, for Consistent, the node images. A Consistent run
+// whose members have not all published a usable profile does not start: it reports whom it
+// waits for, and fails once it has waited longer than its profileWaitTimeout. start says
+// whether the run started.
+func (m *machine) start() bool {
 	st := m.st
 	isDefault := m.run.Spec.Strategy == nil && m.run.Spec.UpdateStrategyName == ""
 	names := make([]string, 0, len(m.facts.Members))
@@ -215,29 +223,94 @@ func (m *machine) start() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	var profiles []*updatesv1alpha1.MemberUpgradeProfileStatus
-	for si := range st.Stages {
-		for gi := range st.Stages[si].Groups {
-			g := &st.Stages[si].Groups[gi]
-			g.Members = nil
-			for _, name := range names {
-				mf := m.facts.Members[name]
-				if isDefault || mf.Group == g.Name {
-					g.Members = append(g.Members, updatesv1alpha1.MemberStatus{
-						Name: name, Status: updatesv1alpha1.Status{State: updatesv1alpha1.StateNotStarted},
-					})
-					profiles = append(profiles, mf.Profile)
-				}
+	inGroup := func(g *updatesv1alpha1.GroupStatus) []string {
+		var out []string
+		for _, name := range names {
+			if isDefault || m.facts.Members[name].Group == g.Name {
+				out = append(out, name)
 			}
 		}
+		return out
 	}
-	if sel := m.run.Spec.ManagedClusterUpdate.NodeImageSelection; sel != nil && sel.Type == updatesv1alpha1.NodeImageConsistent &&
-		m.run.Spec.ManagedClusterUpdate.Upgrade.Type != updatesv1alpha1.UpgradeControlPlaneOnly {
-		st.NodeImageSelection = &updatesv1alpha1.NodeImageSelectionStatus{SelectedNodeImageVersions: ConsistentImages(profiles)}
+	if isConsistent(m.run) {
+		var members []*MemberFacts
+		m.eachGroup(func(g *updatesv1alpha1.GroupStatus) {
+			for _, name := range inGroup(g) {
+				members = append(members, m.facts.Members[name])
+			}
+		})
+		choice := chooseConsistent(members)
+		if len(choice.waiting) > 0 {
+			m.waitForProfiles(choice.waiting)
+			return false
+		}
+		st.NodeImageSelection = &updatesv1alpha1.NodeImageSelectionStatus{SelectedNodeImageVersions: choice.images}
+		m.setCondition(updatesv1alpha1.NodeImagesSelectedCondition, metav1.ConditionTrue, updatesv1alpha1.NodeImagesSelectedReason,
+			fmt.Sprintf("every member gets %s: the newest image all their regions offer", imageList(choice.images)))
 	}
+	m.eachGroup(func(g *updatesv1alpha1.GroupStatus) {
+		g.Members = nil
+		for _, name := range inGroup(g) {
+			g.Members = append(g.Members, updatesv1alpha1.MemberStatus{
+				Name: name, Status: updatesv1alpha1.Status{State: updatesv1alpha1.StateNotStarted},
+			})
+		}
+	})
 	st.State = updatesv1alpha1.StateRunning
 	st.StartTime = m.nowPtr()
 	st.Error = ""
+	return true
+}
+
+// profilePollPeriod is how often a Consistent run that waits for profiles looks again.
+const profilePollPeriod = 2 * time.Second
+
+// waitForProfiles keeps a Consistent run from starting while members lack a profile, and
+// fails it once the wait has lasted its profileWaitTimeout.
+func (m *machine) waitForProfiles(waiting []string) {
+	timeout := updatesv1alpha1.DefaultProfileWaitTimeout
+	if d := m.run.Spec.ManagedClusterUpdate.NodeImageSelection.ProfileWaitTimeout; d != nil && d.Duration > 0 {
+		timeout = d.Duration
+	}
+	since := m.facts.Now
+	if c := meta.FindStatusCondition(m.st.Conditions, updatesv1alpha1.NodeImagesSelectedCondition); c != nil &&
+		c.Reason == updatesv1alpha1.WaitingForUpgradeProfilesReason {
+		since = c.LastTransitionTime.Time
+	}
+	list := strings.Join(waiting, ", ")
+	if m.facts.Now.Sub(since) >= timeout {
+		msg := fmt.Sprintf("gave up choosing Consistent node images after %s: no usable MemberUpgradeProfile from %s; "+
+			"fix their upgrade providers, or raise spec.managedClusterUpdate.nodeImageSelection.profileWaitTimeout and create the run again", timeout, list)
+		m.setCondition(updatesv1alpha1.NodeImagesSelectedCondition, metav1.ConditionFalse, updatesv1alpha1.UpgradeProfilesTimedOutReason, msg)
+		m.finish(&m.st.Status, updatesv1alpha1.StateFailed, msg)
+		return
+	}
+	m.setCondition(updatesv1alpha1.NodeImagesSelectedCondition, metav1.ConditionFalse, updatesv1alpha1.WaitingForUpgradeProfilesReason,
+		fmt.Sprintf("waiting for %s; the run starts once every member has published its profile, and fails after %s (at %s)",
+			list, timeout, since.Add(timeout).UTC().Format(time.RFC3339)))
+	m.requeue(profilePollPeriod)
+}
+
+// setCondition sets a condition of the run, with the machine's clock.
+func (m *machine) setCondition(typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&m.st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: m.run.Generation, LastTransitionTime: metav1.NewTime(m.facts.Now)})
+}
+
+func (m *machine) eachGroup(f func(*updatesv1alpha1.GroupStatus)) {
+	for si := range m.st.Stages {
+		for gi := range m.st.Stages[si].Groups {
+			f(&m.st.Stages[si].Groups[gi])
+		}
+	}
+}
+
+func imageList(images []updatesv1alpha1.NodeImageVersion) string {
+	parts := make([]string, len(images))
+	for i, v := range images {
+		parts[i] = v.Family + "-" + v.Version
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (m *machine) nowPtr() *metav1.MicroTime {
@@ -284,6 +357,15 @@ func (m *machine) observeOperations() {
 		ms.Message = op.Message
 		switch op.State {
 		case updatesv1alpha1.StateCompleted:
+			if off := m.offTarget(ms.Name); off != "" {
+				if op.CompletedTime != nil && m.facts.Now.Sub(op.CompletedTime.Time) > profileCatchUp {
+					m.finish(&ms.Status, updatesv1alpha1.StateFailed, "the operation reported success, but "+off)
+					return
+				}
+				ms.Message = "the operation completed; waiting for the profile to show the target: " + off
+				m.requeue(profilePollPeriod)
+				return
+			}
 			m.finish(&ms.Status, updatesv1alpha1.StateCompleted, "")
 			if op.CompletedTime != nil {
 				ms.Status.CompletedTime = op.CompletedTime.DeepCopy()
@@ -296,6 +378,33 @@ func (m *machine) observeOperations() {
 			m.finish(&ms.Status, updatesv1alpha1.StateFailed, msg)
 		}
 	})
+}
+
+// profileCatchUp is how long after an operation reports success its member's profile may
+// still show the old images before the run calls the member failed.
+const profileCatchUp = 2 * time.Minute
+
+// offTarget says, for a Consistent run, how a member whose operation completed is still off
+// the selected images by its profile; empty when it is on them (or the run is not
+// Consistent).
+func (m *machine) offTarget(member string) string {
+	if !isConsistent(m.run) {
+		return ""
+	}
+	mf := m.facts.Members[member]
+	if mf == nil || mf.Profile == nil {
+		return fmt.Sprintf("%s has no MemberUpgradeProfile to show its node images", member)
+	}
+	wanted := map[string]string{}
+	for _, v := range m.selected() {
+		wanted[v.Family] = v.Version
+	}
+	for _, pool := range mf.Profile.NodePools {
+		if want := wanted[pool.ImageFamily]; pool.NodeImageVersion != want {
+			return fmt.Sprintf("node pool %s of %s runs %s-%s, not the selected %s-%s", pool.Name, member, pool.ImageFamily, pool.NodeImageVersion, pool.ImageFamily, want)
+		}
+	}
+	return ""
 }
 
 func (m *machine) eachMember(f func(*updatesv1alpha1.StageStatus, *updatesv1alpha1.GroupStatus, *updatesv1alpha1.MemberStatus)) {

@@ -2,6 +2,7 @@ package updaterun
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -9,27 +10,63 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/providers"
 )
 
-// ConsistentImages picks, for each image family, the newest version that every profile's
-// region offers: the oldest of the regions' newest versions, since a region that offers a
-// version also offers the older ones. Profiles without the family do not count for it.
-func ConsistentImages(profiles []*updatesv1alpha1.MemberUpgradeProfileStatus) []updatesv1alpha1.NodeImageVersion {
+// consistentChoice is a Consistent run's decision on its images: either the images, or the
+// members it still waits for, each with why.
+type consistentChoice struct {
+	images  []updatesv1alpha1.NodeImageVersion
+	waiting []string // "member-2 (no MemberUpgradeProfile yet)", in member order
+}
+
+// chooseConsistent picks, for each image family the run's members' node pools use, the
+// newest version that every one of those members' regions offers: the oldest of the
+// regions' newest versions, since a region that offers a version also offers the older
+// ones. It picks nothing while any member lacks a profile, node pools in it, or its
+// region's newest image of a family its pools use: an image chosen from part of the
+// fleet may be one the rest cannot run.
+func chooseConsistent(members []*MemberFacts) consistentChoice {
+	var out consistentChoice
 	chosen := map[string]string{}
-	for _, p := range profiles {
-		if p == nil {
+	for _, mf := range members {
+		p := mf.Profile
+		switch {
+		case p == nil:
+			out.waiting = append(out.waiting, mf.Name+" (no MemberUpgradeProfile yet)")
+			continue
+		case len(p.NodePools) == 0:
+			out.waiting = append(out.waiting, mf.Name+" (its profile lists no node pools)")
 			continue
 		}
-		for family, latest := range p.LatestNodeImages {
-			if cur, ok := chosen[family]; !ok || providers.CompareVersions(latest, cur) < 0 {
-				chosen[family] = latest
+		var missing []string
+		for _, pool := range p.NodePools {
+			latest := p.LatestNodeImages[pool.ImageFamily]
+			if latest == "" {
+				missing = append(missing, pool.ImageFamily)
+				continue
+			}
+			if cur, ok := chosen[pool.ImageFamily]; !ok || providers.CompareVersions(latest, cur) < 0 {
+				chosen[pool.ImageFamily] = latest
 			}
 		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			out.waiting = append(out.waiting, fmt.Sprintf("%s (no newest image of %s in its profile)", mf.Name, strings.Join(slices.Compact(missing), ", ")))
+		}
 	}
-	out := make([]updatesv1alpha1.NodeImageVersion, 0, len(chosen))
+	if len(out.waiting) > 0 {
+		return consistentChoice{waiting: out.waiting}
+	}
 	for family, v := range chosen {
-		out = append(out, updatesv1alpha1.NodeImageVersion{Family: family, Version: v})
+		out.images = append(out.images, updatesv1alpha1.NodeImageVersion{Family: family, Version: v})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Family < out[j].Family })
+	sort.Slice(out.images, func(i, j int) bool { return out.images[i].Family < out.images[j].Family })
 	return out
+}
+
+// isConsistent says whether the run fixes node images for all its members.
+func isConsistent(run *updatesv1alpha1.UpdateRun) bool {
+	sel := run.Spec.ManagedClusterUpdate.NodeImageSelection
+	return sel != nil && sel.Type == updatesv1alpha1.NodeImageConsistent &&
+		run.Spec.ManagedClusterUpdate.Upgrade.Type != updatesv1alpha1.UpgradeControlPlaneOnly
 }
 
 // target is what one member's operation asks for, or why there is none.
@@ -95,7 +132,12 @@ func memberTarget(run *updatesv1alpha1.UpdateRun, selected []updatesv1alpha1.Nod
 		for _, family := range names {
 			latest, offered := p.LatestNodeImages[family]
 			version, ok := wanted[family]
-			if selected == nil || !ok {
+			switch {
+			case isConsistent(run) && !ok:
+				// Never another image than the run's: the member waits (Pending) instead.
+				t.pending = fmt.Sprintf("node image family %s of %s is not among the run's selected images", family, m.Name)
+				return t
+			case !ok:
 				version = latest
 			}
 			if !offered || version == "" || providers.CompareVersions(version, latest) > 0 {
