@@ -48,7 +48,7 @@ or updates Flotilla's CRDs and policies on the hub unless --skip-install is give
 				return err
 			}
 			if !noInstall {
-				if err := install.Install(cmd.Context(), cfg); err != nil {
+				if err := install.Hub(cmd.Context(), cfg); err != nil {
 					return err
 				}
 			}

@@ -23,6 +23,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
@@ -124,6 +125,10 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := install.Hub(ctx, lf.Hub.Config); err != nil {
+		lf.Stop()
+		return nil, fmt.Errorf("installing Flotilla's CRDs and policies on the hub: %w", err)
 	}
 	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod,
 		log: logw, running: map[string]bool{},

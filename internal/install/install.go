@@ -1,4 +1,7 @@
-// Package install puts Flotilla's CRDs and policies on a hub API server.
+// Package install is the one owner of putting Flotilla's CRDs and policies on a cluster:
+// Hub for the hub, Member for a member. Per CRD it decides how: Flotilla's own CRDs are
+// applied (server-side, so an upgrade updates them), and the CRDs it shares with other
+// projects are created when missing and otherwise left alone (shared.go).
 package install
 
 import (
@@ -22,16 +25,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flotilla-dev/flotilla/config"
-	networkingcrds "github.com/flotilla-dev/flotilla/internal/networking/crds"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
 // FieldManager owns the fields that Install applies.
 const FieldManager = "flotilla-install"
 
-// Install applies the CRDs, waits until the API server serves them, then applies the
-// policies. It is idempotent: running it again updates what changed.
-func Install(ctx context.Context, cfg *rest.Config) error {
+// Hub applies Flotilla's CRDs, ensures the MCS API's, waits until the API server serves
+// them, then applies the policies. It is idempotent: running it again updates what changed.
+func Hub(ctx context.Context, cfg *rest.Config) error {
 	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return err
@@ -52,7 +54,7 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 	}
 	// The MCS API's CRDs come from sigs.k8s.io/mcs-api and may be someone else's already:
 	// they are created when missing and otherwise left as they are.
-	if err := networkingcrds.Ensure(ctx, c, networkingcrds.MCS()); err != nil {
+	if err := Ensure(ctx, c, MCS()); err != nil {
 		return err
 	}
 	return apply(ctx, c, policies)

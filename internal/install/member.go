@@ -17,9 +17,10 @@ var memberCRDs = map[string]bool{
 	"appliedworks.placement.kubernetes-fleet.io": true,
 }
 
-// MemberCRDs applies the CRDs the member agent needs on its member cluster (AppliedWork)
-// and waits until they are served. It is idempotent.
-func MemberCRDs(ctx context.Context, cfg *rest.Config) error {
+// Member puts on a member cluster the CRDs its agent needs: it applies Flotilla's own
+// (AppliedWork) and ensures the shared networking ones (MCS API, MultiClusterService),
+// and waits until all are served. It is idempotent.
+func Member(ctx context.Context, cfg *rest.Config) error {
 	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return err
@@ -40,5 +41,12 @@ func MemberCRDs(ctx context.Context, cfg *rest.Config) error {
 	if err := apply(ctx, c, crds); err != nil {
 		return err
 	}
-	return waitEstablished(ctx, c, crds)
+	if err := waitEstablished(ctx, c, crds); err != nil {
+		return err
+	}
+	shared, err := MemberNetworking()
+	if err != nil {
+		return err
+	}
+	return Ensure(ctx, c, shared)
 }

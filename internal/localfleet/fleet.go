@@ -16,8 +16,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
-	"github.com/flotilla-dev/flotilla/internal/install"
 )
 
 // Options say what fleet to start.
@@ -29,8 +27,6 @@ type Options struct {
 	Dir string
 	// Binaries are the kube components to run; see FindBinaries.
 	Binaries Binaries
-	// SkipInstall leaves Flotilla's CRDs and policies off the hub.
-	SkipInstall bool
 	// Workloads, when set, makes each member run the workload controllers, a kube-scheduler
 	// and kwok with these binaries, so that placed workloads get (fake) running pods.
 	Workloads *WorkloadBinaries
@@ -135,11 +131,6 @@ func Start(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	for _, c := range clusters {
 		if err := c.startControllerManager(ctx); err != nil {
 			return nil, err
-		}
-	}
-	if !opts.SkipInstall {
-		if err := install.Install(ctx, f.Hub.Config); err != nil {
-			return nil, fmt.Errorf("installing Flotilla's CRDs and policies on the hub: %w", err)
 		}
 	}
 	return f, nil

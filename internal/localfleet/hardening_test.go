@@ -119,7 +119,7 @@ func TestStartRefusesAFolderOfAnotherUser(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	f, err := localfleet.Start(ctx, localfleet.Options{Dir: dir, Binaries: bins, SkipInstall: true})
+	f, err := localfleet.Start(ctx, localfleet.Options{Dir: dir, Binaries: bins})
 	if err == nil {
 		f.Stop()
 	}
@@ -221,7 +221,7 @@ func TestADeadChildIsRestartedThenFailsTheFleet(t *testing.T) {
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	f, err := localfleet.Start(startCtx, localfleet.Options{
-		Dir: t.TempDir(), Binaries: bins, SkipInstall: true, Log: log,
+		Dir: t.TempDir(), Binaries: bins, Log: log,
 		Restart: localfleet.RestartPolicy{MaxRestarts: 1, Window: time.Hour},
 	})
 	g.Expect(err).NotTo(HaveOccurred())

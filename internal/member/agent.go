@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
 	"github.com/flotilla-dev/flotilla/internal/member/upgrade"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -75,11 +76,15 @@ func setupUpgrade(env Env) error {
 	})
 }
 
-// NewManager builds the agent's manager. hubCfg is the agent's own identity on the hub;
-// memberCfg reaches its member cluster.
-func NewManager(hubCfg, memberCfg *rest.Config, opts Options) (ctrl.Manager, error) {
+// NewManager puts the CRDs the agent needs on its member cluster (install.Member), then
+// builds the agent's manager: the CRDs must be served before the member cache watches them.
+// hubCfg is the agent's own identity on the hub; memberCfg reaches its member cluster.
+func NewManager(ctx context.Context, hubCfg, memberCfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.Name == "" {
 		return nil, errors.New("the member agent needs the member's name (--name)")
+	}
+	if err := install.Member(ctx, memberCfg); err != nil {
+		return nil, fmt.Errorf("installing the agent's CRDs on member %s: %w", opts.Name, err)
 	}
 	ns := clusterv1beta1.NamespaceForMember(opts.Name)
 	mgr, err := ctrl.NewManager(hubCfg, ctrl.Options{
@@ -129,7 +134,7 @@ func setupHeartbeat(env Env) error {
 
 // Run runs a member agent until ctx ends.
 func Run(ctx context.Context, hubCfg, memberCfg *rest.Config, opts Options) error {
-	mgr, err := NewManager(hubCfg, memberCfg, opts)
+	mgr, err := NewManager(ctx, hubCfg, memberCfg, opts)
 	if err != nil {
 		return err
 	}

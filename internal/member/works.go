@@ -1,24 +1,13 @@
 package member
 
 import (
-	"context"
-	"fmt"
-	"time"
-
 	"k8s.io/client-go/dynamic"
 
-	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/member/workapplier"
 )
 
-// setupWorkApplier installs the AppliedWork CRD on the member, then registers the work
-// applier. The CRD must be served before the member cache starts watching AppliedWorks.
+// setupWorkApplier registers the work applier.
 func setupWorkApplier(env Env) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := install.MemberCRDs(ctx, env.MemberConfig); err != nil {
-		return fmt.Errorf("installing the AppliedWork CRD on member %s: %w", env.Name, err)
-	}
 	dyn, err := dynamic.NewForConfig(env.MemberConfig)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
@@ -47,6 +48,11 @@ func run(m *testing.M, members int, fleet **localfleet.Fleet) int {
 	f, err := localfleet.Start(ctx, localfleet.Options{Members: members, Dir: dir, Binaries: bins})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the test fleet:", err)
+		return 1
+	}
+	if err := install.Hub(ctx, f.Hub.Config); err != nil {
+		fmt.Fprintln(os.Stderr, "installing Flotilla on the test fleet's hub:", err)
+		f.Stop()
 		return 1
 	}
 	*fleet = f

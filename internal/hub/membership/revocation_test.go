@@ -71,7 +71,7 @@ func TestRevokedTokenDeletesNothingAndRecovers(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	healthAddr := l.Addr().String()
 	g.Expect(l.Close()).To(Succeed())
-	agent, err := member.NewManager(hubCfg, fleet.Members[0].Config, member.Options{Name: name, HealthAddr: healthAddr})
+	agent, err := member.NewManager(context.Background(), hubCfg, fleet.Members[0].Config, member.Options{Name: name, HealthAddr: healthAddr})
 	g.Expect(err).NotTo(HaveOccurred())
 	actx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -20,9 +20,9 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceexport"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
-	"github.com/flotilla-dev/flotilla/internal/networking/crds"
 )
 
 func TestValidExportsClusterSetIPAndHeadless(t *testing.T) {
@@ -272,7 +272,7 @@ func TestCRDsAreNotOverwritten(t *testing.T) {
 	g.Expect(crd.Labels).To(HaveKeyWithValue(mcscrd.ReleaseVersionLabel, "v0.5.2"))
 	crd.Labels[mcscrd.ReleaseVersionLabel] = "v9.9.9"
 	g.Expect(c.Update(ctx, crd)).To(Succeed())
-	g.Expect(crds.Ensure(ctx, c, crds.MCS())).To(Succeed())
+	g.Expect(install.Ensure(ctx, c, install.MCS())).To(Succeed())
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: "serviceexports.multicluster.x-k8s.io"}, crd)).To(Succeed())
 	g.Expect(crd.Labels).To(HaveKeyWithValue(mcscrd.ReleaseVersionLabel, "v9.9.9"))
 }
@@ -296,8 +296,8 @@ spec:
       schema: {openAPIV3Schema: {type: object}}
 `)
 	c := members["member-2"]
-	g.Expect(crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v1"}})).To(Succeed())
-	err := crds.Ensure(ctx, c, []crds.CRD{{Manifest: manifest, Version: "v2"}})
+	g.Expect(install.Ensure(ctx, c, []install.SharedCRD{{Manifest: manifest, Version: "v1"}})).To(Succeed())
+	err := install.Ensure(ctx, c, []install.SharedCRD{{Manifest: manifest, Version: "v2"}})
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).To(ContainSubstring("widgets.example.com exists but does not serve v2"))
 	crd := &apiextensionsv1.CustomResourceDefinition{}

@@ -89,7 +89,7 @@ func TestBindingWorksAndStatus(t *testing.T) {
 	hubMgr, err := hub.NewManager(fleet.Hub.Config, hub.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	go func() { _ = hubMgr.Start(runCtx) }()
-	agent, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name})
+	agent, err := member.NewManager(context.Background(), fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name})
 	g.Expect(err).NotTo(HaveOccurred())
 	go func() { _ = agent.Start(runCtx) }()
 

@@ -61,7 +61,7 @@ func TestHeartbeatPropertiesAndLeave(t *testing.T) {
 	g.Expect(hub.Create(ctx, record)).To(Succeed())
 
 	healthAddr := freeAddr(t)
-	mgr, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name, HealthAddr: healthAddr})
+	mgr, err := member.NewManager(context.Background(), fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name, HealthAddr: healthAddr})
 	g.Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -18,9 +18,9 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member/netagents"
-	"github.com/flotilla-dev/flotilla/internal/networking/crds"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
@@ -79,9 +79,9 @@ func TestNetworkingAgentStatuses(t *testing.T) {
 		}
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 
-	memberCRDs, err := crds.Member()
+	memberCRDs, err := install.MemberNetworking()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(crds.Ensure(ctx, member, memberCRDs)).To(Succeed())
+	g.Expect(install.Ensure(ctx, member, memberCRDs)).To(Succeed())
 	var first time.Time
 	g.Eventually(func(g Gomega) {
 		for _, typ := range types {

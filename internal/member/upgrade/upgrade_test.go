@@ -44,7 +44,7 @@ func TestAgentRunsTheLocalProvider(t *testing.T) {
 	ns := clusterv1beta1.NamespaceForMember(name)
 	g.Expect(hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 
-	mgr, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{
+	mgr, err := member.NewManager(context.Background(), fleet.Hub.Config, fleet.Members[0].Config, member.Options{
 		Name: name, UpgradeProvider: u.ProviderLocal, NodeUpgradeDuration: 50 * time.Millisecond,
 	})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -65,7 +65,7 @@ func start(t *testing.T) (client.Client, []client.Client) {
 			if startErr = hubClient.Create(ctx, imc); startErr != nil {
 				return
 			}
-			mgr, err := member.NewManager(fleet.Hub.Config, m.Config, member.Options{Name: m.Name, WorkResyncPeriod: 500 * time.Millisecond})
+			mgr, err := member.NewManager(context.Background(), fleet.Hub.Config, m.Config, member.Options{Name: m.Name, WorkResyncPeriod: 500 * time.Millisecond})
 			if err != nil {
 				startErr = err
 				return

@@ -150,7 +150,7 @@ func startOutageApplier(t *testing.T, ctx context.Context, name string, memberCf
 	t.Helper()
 	g := NewWithT(t)
 	ns := clusterv1beta1.NamespaceForMember(name)
-	g.Expect(install.MemberCRDs(ctx, memberCfg)).To(Succeed())
+	g.Expect(install.Member(ctx, memberCfg)).To(Succeed())
 	mgr, err := ctrl.NewManager(fleet.Hub.Config, ctrl.Options{
 		Scheme:     scheme.Scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},

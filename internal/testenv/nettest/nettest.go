@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/flotilla-dev/flotilla/internal/install"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
-	"github.com/flotilla-dev/flotilla/internal/networking/crds"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -47,9 +47,9 @@ func Start(t *testing.T, fleet *localfleet.Fleet, setup func(mgr ctrl.Manager, m
 	if err := hub.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: HubNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	memberCRDs, err := crds.Member()
+	memberCRDs, err := install.MemberNetworking()
 	must(err)
-	must(crds.Ensure(ctx, member, memberCRDs))
+	must(install.Ensure(ctx, member, memberCRDs))
 
 	mgr, err := ctrl.NewManager(fleet.Hub.Config, ctrl.Options{
 		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},

@@ -94,7 +94,7 @@ func setup() error {
 			Spec: clusterv1beta1.InternalMemberClusterSpec{State: clusterv1beta1.ClusterStateJoin, HeartbeatPeriodSeconds: 60}}); setupErr != nil {
 			return
 		}
-		agent, err := member.NewManager(fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name})
+		agent, err := member.NewManager(context.Background(), fleet.Hub.Config, fleet.Members[0].Config, member.Options{Name: name})
 		if err != nil {
 			setupErr = err
 			return

@@ -1,11 +1,11 @@
-// Package crds puts the CRDs of multi-cluster networking on a cluster: the standard MCS
-// API (ServiceExport and ServiceImport, from the sigs.k8s.io/mcs-api module, serving
-// v1beta1 and v1alpha1) and, on members, Flotilla's MultiClusterService.
-//
-// These CRDs may already be there, installed by another MCS implementation or a newer
-// Flotilla. Ensure therefore never overwrites a CRD: it creates what is missing, and for
-// what exists it only checks that the versions Flotilla uses are served.
-package crds
+package install
+
+// This file is about the CRDs Flotilla shares with others: the standard MCS API
+// (ServiceExport and ServiceImport, from the sigs.k8s.io/mcs-api module, serving v1beta1
+// and v1alpha1) and, on members, Flotilla's MultiClusterService. They may already be
+// there, installed by another MCS implementation or a newer Flotilla. Ensure therefore
+// never overwrites one: it creates what is missing, and for what exists it only checks
+// that the versions Flotilla uses are served.
 
 import (
 	"context"
@@ -24,29 +24,30 @@ import (
 	"github.com/flotilla-dev/flotilla/config"
 )
 
-// CRD is one CRD to ensure, with the version Flotilla needs served.
-type CRD struct {
+// SharedCRD is one CRD to ensure, with the version Flotilla needs served.
+type SharedCRD struct {
 	Manifest []byte
 	// Version is the version Flotilla reads and writes.
 	Version string
 }
 
 // MCS are the ServiceExport and ServiceImport CRDs of mcs-api.
-func MCS() []CRD {
-	return []CRD{
+func MCS() []SharedCRD {
+	return []SharedCRD{
 		{Manifest: mcscrd.ServiceExportCRD, Version: "v1beta1"},
 		{Manifest: mcscrd.ServiceImportCRD, Version: "v1beta1"},
 	}
 }
 
 // MultiClusterService is Flotilla's MultiClusterService CRD, generated into config/crd/bases.
-func MultiClusterService() (CRD, error) {
+func MultiClusterService() (SharedCRD, error) {
 	data, err := fs.ReadFile(config.CRDs, "crd/bases/networking.flotilla.dev_multiclusterservices.yaml")
-	return CRD{Manifest: data, Version: "v1alpha1"}, err
+	return SharedCRD{Manifest: data, Version: "v1alpha1"}, err
 }
 
-// Member are the CRDs a member cluster needs: the MCS API and MultiClusterService.
-func Member() ([]CRD, error) {
+// MemberNetworking are the shared CRDs a member cluster needs: the MCS API and
+// MultiClusterService.
+func MemberNetworking() ([]SharedCRD, error) {
 	mcs, err := MultiClusterService()
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func Member() ([]CRD, error) {
 
 // Ensure creates each CRD that is missing, then waits until every one is established and
 // serves the version Flotilla needs. An existing CRD is left exactly as it is.
-func Ensure(ctx context.Context, c client.Client, crds []CRD) error {
+func Ensure(ctx context.Context, c client.Client, crds []SharedCRD) error {
 	for _, want := range crds {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := yaml.Unmarshal(want.Manifest, crd); err != nil {
