@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 )
@@ -37,6 +38,11 @@ func printRunTree(w io.Writer, run *updatesv1alpha1.UpdateRun, now time.Time) {
 	}
 	if run.Status.State == updatesv1alpha1.StateNotStarted && run.Status.Error != "" {
 		fmt.Fprintf(w, "   %s\n", run.Status.Error)
+	}
+	if c := meta.FindStatusCondition(run.Status.Conditions, updatesv1alpha1.NodeImagesSelectedCondition); c != nil &&
+		c.Reason == updatesv1alpha1.WaitingForUpgradeProfilesReason {
+		// A Consistent run that waits shows why none of its stages moves.
+		fmt.Fprintf(w, "   %s\n", c.Message)
 	}
 	for _, sk := range run.Status.UnknownSkipTargets {
 		fmt.Fprintf(w, "   warning: skip %s:%s names nothing in this run and has no effect\n", sk.Type, sk.Name)

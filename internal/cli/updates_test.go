@@ -128,3 +128,24 @@ func TestRunTreeAndWatch(t *testing.T) {
 		t.Errorf("a change was printed more than once:\n%s", text)
 	}
 }
+
+func TestRunTreeShowsTheWaitForProfiles(t *testing.T) {
+	run := &u.UpdateRun{ObjectMeta: metav1.ObjectMeta{Name: "images"}, Spec: u.UpdateRunSpec{ManagedClusterUpdate: u.ManagedClusterUpdate{
+		Upgrade: u.UpgradeSpec{Type: u.UpgradeNodeImageOnly}, NodeImageSelection: &u.NodeImageSelection{Type: u.NodeImageConsistent},
+	}}}
+	run.Status.Status = u.Status{State: u.StateNotStarted}
+	const waiting = "waiting for member-3 (no MemberUpgradeProfile yet); the run starts once every member has published its profile"
+	run.Status.Conditions = []metav1.Condition{{Type: u.NodeImagesSelectedCondition, Status: metav1.ConditionFalse,
+		Reason: u.WaitingForUpgradeProfilesReason, Message: waiting}}
+	var out bytes.Buffer
+	printRunTree(&out, run, time.Now())
+	if !strings.Contains(out.String(), "\n   "+waiting+"\n") {
+		t.Fatalf("tree:\n%s", out.String())
+	}
+	run.Status.Conditions[0].Status, run.Status.Conditions[0].Reason = metav1.ConditionTrue, u.NodeImagesSelectedReason
+	out.Reset()
+	printRunTree(&out, run, time.Now())
+	if strings.Contains(out.String(), "waiting for") {
+		t.Fatalf("a finished wait still shows:\n%s", out.String())
+	}
+}

@@ -135,6 +135,7 @@ type NodeImageSelection struct {
 	// member in it to publish a MemberUpgradeProfile with its node pools and its region's
 	// newest images. The run picks its images only from a complete set, and fails with the
 	// names of the members still missing once this has passed. Default 10m.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="spec.managedClusterUpdate.nodeImageSelection.profileWaitTimeout must not be negative: give a duration such as 10m"
 	// +optional
 	ProfileWaitTimeout *metav1.Duration `json:"profileWaitTimeout,omitempty"`
 }

@@ -679,6 +679,10 @@ func TestValidationAndImmutability(t *testing.T) {
 		u.StageConfig{Name: "a", Groups: groups("g")}, u.StageConfig{Name: "b", Groups: groups("g")})}, "a group may appear in only one stage")
 	badConcurrency := newRun("bad-concurrency", stages(u.StageConfig{Name: "s", Groups: []u.GroupConfig{{Name: "g", MaxConcurrency: ptr.To(intstr.FromString("150%"))}}}))
 	refused(badConcurrency, "percentage from 1% to 100%")
+	negativeWait := newRun("negative-wait", nil)
+	negativeWait.Spec.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent,
+		ProfileWaitTimeout: &metav1.Duration{Duration: -5 * time.Minute}}
+	refused(negativeWait, "profileWaitTimeout must not be negative")
 
 	// Before start, the run may change; after, managedClusterUpdate and the strategy may not.
 	run := newRun("immutable", stages(u.StageConfig{Name: "s", Groups: groups("imm-g")}))
