@@ -5,6 +5,7 @@ SHELL := /usr/bin/env bash
 
 TOOLS_DIR := $(shell hack/build-tools.sh --print-dir)
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
+GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(shell awk '$$1=="require" && $$2=="github.com/golangci/golangci-lint/v2"{print $$3; exit}' hack/lint/go.mod)
 BIN := bin
 GO_TEST_FLAGS ?= -count=1 -timeout 25m
 MEMBERS ?= 3
@@ -32,6 +33,11 @@ verify: generate ## Fail when generated files are stale, the code is not gofmt'e
 		echo "not gofmt'ed:"; gofmt -l ./api ./cmd ./internal ./test; exit 1; fi
 	go vet ./...
 
+.PHONY: lint
+lint: ## Run golangci-lint (pinned in hack/lint, built once into the tools cache) with .golangci.yml.
+	hack/build-tools.sh golangci-lint
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: build
 build: ## Build bin/flotilla.
 	go build -o $(BIN)/flotilla ./cmd/flotilla
@@ -45,11 +51,11 @@ packages: ## Install the Debian packages the tests need (gcc, for the race detec
 	hack/ensure-packages.sh
 
 .PHONY: test
-test: packages tools verify ## Run unit, integration and e2e tests against real API servers, with the race detector.
+test: packages tools verify lint ## Lint, then run unit, integration and e2e tests against real API servers, with the race detector.
 	FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -race $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-race
-test-race: packages tools verify ## As test, and the flotilla binary the e2e tests start is built with -race too.
+test-race: packages tools verify lint ## As test, and the flotilla binary the e2e tests start is built with -race too.
 	FLOTILLA_E2E_RACE=1 FLOTILLA_TOOLS_DIR=$(TOOLS_DIR) go test -race $(GO_TEST_FLAGS) ./...
 
 .PHONY: clean

@@ -6,9 +6,11 @@
 #   hack/build-tools.sh [--print-dir] [NAME ...]
 #
 # NAME is one of: etcd kube-apiserver kube-controller-manager kube-scheduler
-# controller-gen kwok. With no NAME, the default set (etcd, kube-apiserver,
-# kube-controller-manager, controller-gen) is built. kwok (for `flotilla local up
-# --workloads`) comes from its own module, hack/kwok, and is built only when named.
+# controller-gen kwok golangci-lint. With no NAME, the default set (etcd,
+# kube-apiserver, kube-controller-manager, controller-gen) is built. kwok (for
+# `flotilla local up --workloads`) and golangci-lint (for `make lint`) come from
+# modules of their own, hack/kwok and hack/lint, and are built only when named.
+# golangci-lint is cached as golangci-lint-<version>, so a new pin builds anew.
 #
 # The cache folder is $FLOTILLA_TOOLS_DIR, or else
 # ${XDG_CACHE_HOME:-$HOME/.cache}/flotilla/tools-<pin>; `flotilla local up`
@@ -41,7 +43,8 @@ package_of() {
     kube-apiserver|kube-controller-manager|kube-scheduler) echo "k8s.io/kubernetes/cmd/$1" ;;
     controller-gen) echo sigs.k8s.io/controller-tools/cmd/controller-gen ;;
     kwok) echo sigs.k8s.io/kwok/cmd/kwok ;;
-    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler, controller-gen or kwok)" >&2; return 1 ;;
+    golangci-lint) echo github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
+    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler, controller-gen, kwok or golangci-lint)" >&2; return 1 ;;
   esac
 }
 
@@ -49,7 +52,17 @@ package_of() {
 module_of() {
   case "$1" in
     kwok) echo "$here/kwok" ;;
+    golangci-lint) echo "$here/lint" ;;
     *) echo "$here/tools" ;;
+  esac
+}
+
+# file_of is the name of a tool's binary in the cache folder.
+lint_version=$(awk '$1=="require" && $2=="github.com/golangci/golangci-lint/v2"{print $3; exit}' "$here/lint/go.mod")
+file_of() {
+  case "$1" in
+    golangci-lint) echo "golangci-lint-$lint_version" ;;
+    *) echo "$1" ;;
   esac
 }
 
@@ -57,7 +70,7 @@ mkdir -p "$dir"
 todo=()
 for n in "${names[@]}"; do
   package_of "$n" >/dev/null
-  if [ ! -x "$dir/$n" ] || { [ "$n" = kwok ] && [ ! -s "$dir/kwok-stages.yaml" ]; }; then
+  if [ ! -x "$dir/$(file_of "$n")" ] || { [ "$n" = kwok ] && [ ! -s "$dir/kwok-stages.yaml" ]; }; then
     todo+=("$n")
   fi
 done
@@ -72,9 +85,10 @@ for n in "${todo[@]}"; do
   pkg=$(package_of "$n")
   echo "[$i/${#todo[@]}] go build $pkg" >&2
   start=$(date +%s)
+  out=$(file_of "$n")
   (cd "$(module_of "$n")" && CGO_ENABLED=0 go build -trimpath \
-    -ldflags "-s -w $version_flags" -o "$dir/$n.tmp" "$pkg")
-  mv "$dir/$n.tmp" "$dir/$n"
+    -ldflags "-s -w $version_flags" -o "$dir/$out.tmp" "$pkg")
+  mv "$dir/$out.tmp" "$dir/$out"
   if [ "$n" = kwok ]; then
     # kwok runs with its default stages, written out by hack/kwok/stages.
     (cd "$(module_of kwok)" && go run ./stages > "$dir/kwok-stages.yaml.tmp")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -14,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// runCLI runs the flotilla command with args and returns its error and output.
-func runCLI(t *testing.T, args ...string) (error, string) {
+// runCLI runs the flotilla command with args and returns its output and error.
+func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	root := NewRootCommand(&out, &out)
@@ -24,7 +25,7 @@ func runCLI(t *testing.T, args ...string) (error, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := root.ExecuteContext(ctx)
-	return err, out.String()
+	return out.String(), err
 }
 
 func TestLBRangeIsCheckedAfterMasking(t *testing.T) {
@@ -64,8 +65,8 @@ func TestLBRangeIsCheckedAfterMasking(t *testing.T) {
 }
 
 func TestLocalUpRefusesAnLBRangeBeyondLoopback(t *testing.T) {
-	err, _ := runCLI(t, "local", "up", "--no-build", "--members", "0", "--lb-range", "127.0.0.1/0")
-	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--lb-range") || !strings.Contains(err.Error(), "0.0.0.0/0") {
+	_, err := runCLI(t, "local", "up", "--no-build", "--members", "0", "--lb-range", "127.0.0.1/0")
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "--lb-range") || !strings.Contains(err.Error(), "0.0.0.0/0") {
 		t.Fatalf("local up --lb-range 127.0.0.1/0 = %v, want a usage error naming --lb-range and 0.0.0.0/0", err)
 	}
 }
@@ -89,8 +90,8 @@ func foreignDir(t *testing.T) string {
 
 func TestLocalUpRefusesAFolderOfAnotherUser(t *testing.T) {
 	dir := foreignDir(t)
-	err, _ := runCLI(t, "local", "up", "--no-build", "--members", "0", "--dir", dir)
-	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--dir") || !strings.Contains(err.Error(), "is owned by uid") {
+	_, err := runCLI(t, "local", "up", "--no-build", "--members", "0", "--dir", dir)
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "--dir") || !strings.Contains(err.Error(), "is owned by uid") {
 		t.Fatalf("local up --dir %s = %v, want a usage error naming --dir and the owner", dir, err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -111,8 +112,8 @@ func TestLocalUpRefusesAFolderOthersMayWrite(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "hub.kubeconfig"), nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	err, _ := runCLI(t, "local", "up", "--no-build", "--members", "0", "--dir", dir)
-	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--dir") || !strings.Contains(err.Error(), "chmod go-w "+dir) {
+	_, err := runCLI(t, "local", "up", "--no-build", "--members", "0", "--dir", dir)
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "--dir") || !strings.Contains(err.Error(), "chmod go-w "+dir) {
 		t.Fatalf("local up --dir %s = %v, want a usage error naming --dir and the fix", dir, err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "hub.kubeconfig")); len(data) != 0 {

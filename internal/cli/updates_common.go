@@ -37,17 +37,17 @@ func readStages(flag, value string) (*updatesv1alpha1.UpdateStrategySpec, error)
 	if !strings.HasPrefix(trimmed, "[") && !strings.HasPrefix(trimmed, "{") {
 		read, err := os.ReadFile(value)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("%s %q is neither a readable file nor inline JSON: %v", flag, value, err)}
+			return nil, usageError{fmt.Errorf("%s %q is neither a readable file nor inline JSON: %w", flag, value, err)}
 		}
 		data = read
 	}
 	spec := &updatesv1alpha1.UpdateStrategySpec{}
 	if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "- ") {
 		if err := yaml.UnmarshalStrict(data, &spec.Stages); err != nil {
-			return nil, usageError{fmt.Errorf("%s: not a list of stages: %v; expected [{\"name\": \"...\", \"groups\": [{\"name\": \"...\"}]}]", flag, err)}
+			return nil, usageError{fmt.Errorf("%s: not a list of stages: %w; expected [{\"name\": \"...\", \"groups\": [{\"name\": \"...\"}]}]", flag, err)}
 		}
 	} else if err := yaml.UnmarshalStrict(data, spec); err != nil {
-		return nil, usageError{fmt.Errorf("%s: not a strategy: %v; expected {\"stages\": [{\"name\": \"...\", \"groups\": [{\"name\": \"...\"}]}]}", flag, err)}
+		return nil, usageError{fmt.Errorf("%s: not a strategy: %w; expected {\"stages\": [{\"name\": \"...\", \"groups\": [{\"name\": \"...\"}]}]}", flag, err)}
 	}
 	if len(spec.Stages) == 0 {
 		return nil, usageError{errors.New(flag + ": no stages; give at least one stage with at least one group")}

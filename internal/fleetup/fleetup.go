@@ -258,7 +258,7 @@ func (f *Fleet) watchFailures() {
 func (f *Fleet) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return errors.Join(append([]error{f.Fleet.Failure()}, f.errs...)...)
+	return errors.Join(append([]error{f.Failure()}, f.errs...)...)
 }
 
 // WaitJoined waits until every member's MemberCluster is Joined=True.
@@ -277,7 +277,7 @@ func (f *Fleet) WaitJoined(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("members not joined after %s: %v (last error: %v)", timeout, pending, err)
+			return fmt.Errorf("members not joined after %s: %v (last error: %w)", timeout, pending, err)
 		case <-ticker.C:
 		}
 	}

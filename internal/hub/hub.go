@@ -74,7 +74,7 @@ func setupUpdates(env Env) error {
 func setupMembership(env Env) error {
 	return (&membership.Reconciler{
 		Client:          env.Manager.GetClient(),
-		Recorder:        env.Manager.GetEventRecorderFor("flotilla-hub"),
+		Recorder:        env.Manager.GetEventRecorderFor("flotilla-hub"), //nolint:staticcheck // core/v1 Events, which kubectl describe shows; moving to events.k8s.io is its own change
 		ForceDeleteWait: env.Options.ForceDeleteWait,
 	}).SetupWithManager(env.Manager)
 }

@@ -58,6 +58,7 @@ func BenchmarkThroughput(b *testing.B) {
 // startSink accepts connections and reads each to the end, then answers one byte so the
 // sender knows every byte arrived.
 func startSink(b *testing.B) net.Listener {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -87,6 +88,7 @@ func startSink(b *testing.B) net.Listener {
 // transfer sends n bytes to addr and returns the rate in MB/s, measured until the receiver
 // confirmed the last byte, and the CPU time the process spent meanwhile.
 func transfer(b *testing.B, addr string, n int) (float64, float64) {
+	b.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)

@@ -67,14 +67,14 @@ func PrepareDir(dir string) (string, error) {
 			return "", fmt.Errorf("creating the fleet folder: %w", err)
 		}
 	}
-	real, err := filepath.EvalSymlinks(abs)
+	resolved, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return "", err
 	}
-	if err := checkDir(real); err != nil {
+	if err := checkDir(resolved); err != nil {
 		return "", err
 	}
-	return real, nil
+	return resolved, nil
 }
 
 // ensureDir makes a folder inside a prepared fleet folder: created 0700 when missing, and

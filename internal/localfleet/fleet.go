@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -317,9 +316,4 @@ func (f *Fleet) EtcdURL() string { return f.etcd.clientURL() }
 // LoadConfig reads a kubeconfig file into a rest config.
 func LoadConfig(path string) (*rest.Config, error) {
 	return clientcmd.BuildConfigFromFlags("", path)
-}
-
-// waitFor is poll without a process to watch; the members code uses it.
-func waitFor(ctx context.Context, timeout time.Duration, what string, check func(context.Context) (bool, error)) error {
-	return poll(ctx, nil, timeout, what, check)
 }

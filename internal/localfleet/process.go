@@ -108,7 +108,7 @@ func (p *process) kill() {
 // failure describes why a process that should be running is not, with the end of its log.
 func (p *process) failure() error {
 	tail, _ := tailFile(p.logPath, 2048)
-	return fmt.Errorf("%s exited (%v); the end of %s:\n%s", p.name, p.err, p.logPath, tail)
+	return fmt.Errorf("%s exited (%w); the end of %s:\n%s", p.name, p.err, p.logPath, tail)
 }
 
 // RestartPolicy says what a fleet does when a child process dies that nobody stopped.

@@ -47,8 +47,8 @@ func (p *CutProxy) Through(cfg *rest.Config) (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out.TLSClientConfig.ServerName == "" {
-		out.TLSClientConfig.ServerName = u.Hostname()
+	if out.ServerName == "" {
+		out.ServerName = u.Hostname()
 	}
 	u.Host = p.addr
 	out.Host = u.String()

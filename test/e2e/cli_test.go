@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -132,7 +133,9 @@ func TestLocalUpMemberListAndDown(t *testing.T) {
 
 	bad, err := exec.Command(bin, "member", "list", "--kubeconfig", hubKubeconfig, "-o", "xml").CombinedOutput()
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.(*exec.ExitError).ExitCode()).To(Equal(2))
+	var exit *exec.ExitError
+	g.Expect(errors.As(err, &exit)).To(BeTrue())
+	g.Expect(exit.ExitCode()).To(Equal(2))
 	g.Expect(string(bad)).To(ContainSubstring("-o must be table, json or yaml"))
 
 	down, err := exec.Command(bin, "local", "down", "--dir", dir).CombinedOutput()

@@ -31,6 +31,7 @@ func nsSelector(name string) map[string]any {
 }
 
 func hubClient(t *testing.T) client.Client {
+	t.Helper()
 	c, err := client.New(fleet.Hub.Config, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		t.Fatal(err)

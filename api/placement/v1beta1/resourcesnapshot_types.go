@@ -39,7 +39,7 @@ type ResourceSnapshotSpec struct {
 // +kubebuilder:pruning:PreserveUnknownFields
 // +kubebuilder:validation:EmbeddedResource
 type ResourceContent struct {
-	runtime.RawExtension `json:"-,inline"`
+	runtime.RawExtension `json:"-,inline"` //nolint:staticcheck // the embedded RawExtension is the whole object; its own MarshalJSON writes it
 }
 
 // ResourceSnapshotStatus is unused so far, kept for compatibility.

@@ -259,8 +259,8 @@ func (r *Reconciler) copyAgentStatus(mc *clusterv1beta1.MemberCluster, imc *clus
 	joined := metav1.Condition{Type: clusterv1beta1.ConditionJoined, ObservedGeneration: mc.Generation}
 	healthy := metav1.Condition{Type: clusterv1beta1.ConditionHealthy, ObservedGeneration: mc.Generation}
 	agent := eligibility.AgentStatusOf(imc.Status.AgentStatus, clusterv1beta1.MemberAgent)
-	switch {
-	case agent == nil:
+	switch agent {
+	case nil:
 		joined.Status, joined.Reason, joined.Message = metav1.ConditionUnknown, ReasonJoinUnknown, "the member agent has not reported yet"
 		healthy.Status, healthy.Reason, healthy.Message = metav1.ConditionUnknown, ReasonHealthUnknown, "the member agent has not reported yet"
 	default:

@@ -239,7 +239,8 @@ func startMembershipAs(t *testing.T, cfg *rest.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &membership.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("membercluster"), ForceDeleteWait: forceDeleteWait}
+	recorder := mgr.GetEventRecorderFor("membercluster") //nolint:staticcheck // core/v1 Events, as hub.go
+	r := &membership.Reconciler{Client: mgr.GetClient(), Recorder: recorder, ForceDeleteWait: forceDeleteWait}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,9 @@ func service(ns, name string, ports ...string) *corev1.Service {
 	for _, p := range ports {
 		pname, num, _ := strings.Cut(p, ":")
 		var n int32
-		fmt.Sscan(num, &n)
+		if _, err := fmt.Sscan(num, &n); err != nil {
+			panic(fmt.Sprintf("port %q of %s: %v", p, name, err))
+		}
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: pname, Port: n, Protocol: corev1.ProtocolTCP})
 	}
 	return svc

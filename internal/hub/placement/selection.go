@@ -82,7 +82,7 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 		if !synced {
 			return nil, &notSyncedError{mapping.Resource}
 		}
-		var ls labels.Selector = labels.Everything()
+		ls := labels.Everything()
 		if sel.LabelSelector != nil {
 			if ls, err = metav1.LabelSelectorAsSelector(sel.LabelSelector); err != nil {
 				return nil, &InvalidSelectorError{fmt.Sprintf("%s.labelSelector: %v", field, err)}

@@ -42,10 +42,7 @@ func FuzzLabelSelector(f *testing.F) {
 			return
 		}
 		have, present := mc.Labels[matchKey]
-		want := true
-		if withMatchLabels && (!present || have != matchValue) {
-			want = false
-		}
+		want := !withMatchLabels || (present && have == matchValue)
 		in := false
 		for _, v := range vals {
 			in = in || (present && have == v)

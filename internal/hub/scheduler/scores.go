@@ -35,13 +35,13 @@ func (p preferredAffinity) PreScore(s *State, clusters []*clusterv1beta1.MemberC
 		if _, done := bounds[name]; done {
 			continue
 		}
-		lo, hi, any := math.Inf(1), math.Inf(-1), false
+		lo, hi, found := math.Inf(1), math.Inf(-1), false
 		for _, mc := range clusters {
 			if v, ok := propertyNumber(mc, name); ok {
-				lo, hi, any = math.Min(lo, v), math.Max(hi, v), true
+				lo, hi, found = math.Min(lo, v), math.Max(hi, v), true
 			}
 		}
-		if any {
+		if found {
 			bounds[name] = [2]float64{lo, hi}
 		}
 	}

@@ -56,6 +56,7 @@ func TestChooseConsistent(t *testing.T) {
 }
 
 func consistentSim(t *testing.T, members ...*MemberFacts) *sim {
+	t.Helper()
 	strategy := &u.UpdateStrategySpec{Stages: []u.StageConfig{{Name: "s", Groups: []u.GroupConfig{{Name: "g", MaxConcurrency: ref(intstr.FromInt32(2))}}}}}
 	s := newSim(t, strategy, members...)
 	s.run.Spec.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent}

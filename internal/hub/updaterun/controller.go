@@ -161,7 +161,7 @@ func (r *Reconciler) apply(ctx context.Context, run *updatesv1alpha1.UpdateRun, 
 		run.Status = plan.Status
 		if err := r.Client.Status().Update(ctx, run); err != nil {
 			if apierrors.IsConflict(err) {
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: time.Millisecond}, nil // read the run again at once
 			}
 			return ctrl.Result{}, err
 		}

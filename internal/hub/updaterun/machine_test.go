@@ -31,6 +31,7 @@ func profile(region, image, kube string, latest string, versions ...string) *u.M
 }
 
 func newSim(t *testing.T, strategy *u.UpdateStrategySpec, members ...*MemberFacts) *sim {
+	t.Helper()
 	s := &sim{t: t, run: &u.UpdateRun{
 		ObjectMeta: metav1.ObjectMeta{Name: "run", Generation: 1},
 		Spec: u.UpdateRunSpec{Strategy: strategy, State: u.RequestNotStarted, ManagedClusterUpdate: u.ManagedClusterUpdate{

@@ -52,6 +52,7 @@ func configMap(ns, name string) map[string]any {
 }
 
 func snapshot(t *testing.T, crp string, index, subindex, parts int, objs ...map[string]any) *placementv1beta1.ClusterResourceSnapshot {
+	t.Helper()
 	name := placementv1beta1.ResourceSnapshotName(crp, index)
 	annotations := map[string]string{placementv1beta1.ResourceHashAnnotation: "hash", placementv1beta1.NumberOfResourceSnapshotsAnnotation: itoa(parts)}
 	if subindex >= 0 {

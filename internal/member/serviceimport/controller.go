@@ -205,7 +205,7 @@ func (r *Reconciler) ensureDerivedService(ctx context.Context, imp *networkingv1
 	}
 	exists := err == nil
 	if exists && svc.Annotations[networkingv1alpha1.DerivedServiceFor] != imp.Spec.ServiceName {
-		return nil, nameTakenError{fmt.Errorf("Service %s/%s exists and was not made by Flotilla for this import; rename or delete it so the import can use the name", svc.Namespace, name)}
+		return nil, nameTakenError{fmt.Errorf("the Service %s/%s exists and was not made by Flotilla for this import; rename or delete it so the import can use the name", svc.Namespace, name)}
 	}
 	headless := imp.Spec.Type == mcsv1beta1.Headless
 	if exists && (svc.Spec.ClusterIP == corev1.ClusterIPNone) != headless {

@@ -32,6 +32,7 @@ const hubNamespace = nettest.HubNamespace
 
 // start runs only the import controller, for member-1, against the fleet's hub and member.
 func start(t *testing.T) (hub, member client.Client) {
+	t.Helper()
 	return nettest.Start(t, fleet, func(mgr ctrl.Manager, mc cluster.Cluster) error {
 		r := &serviceimport.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: nettest.MemberName}
 		return r.SetupWithManager(mgr)

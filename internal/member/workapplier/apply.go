@@ -228,7 +228,7 @@ func (a *applier) takeOver(ctx context.Context, obj, live *unstructured.Unstruct
 	}
 	var refs []metav1.OwnerReference
 	for _, ref := range live.GetOwnerReferences() {
-		if !(isAppliedWorkRef(ref) && ref.Name == aw.Name) {
+		if !isAppliedWorkRef(ref) || ref.Name != aw.Name {
 			refs = append(refs, ref)
 		}
 	}

@@ -89,7 +89,7 @@ func ParseRegion(cm *corev1.ConfigMap, region string) (RegionCatalog, error) {
 	}
 	var rc RegionCatalog
 	if err := yaml.UnmarshalStrict([]byte(raw), &rc); err != nil {
-		return RegionCatalog{}, fmt.Errorf("the node image catalog %s/%s, key %s, is not valid: %v; expected kubernetesVersions: [..] and nodeImages: {family: version}",
+		return RegionCatalog{}, fmt.Errorf("the node image catalog %s/%s, key %s, is not valid: %w; expected kubernetesVersions: [..] and nodeImages: {family: version}",
 			cm.Namespace, cm.Name, region, err)
 	}
 	return rc, nil

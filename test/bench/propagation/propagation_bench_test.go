@@ -99,6 +99,7 @@ func (a *arrivals) observe(obj any) {
 }
 
 func (a *arrivals) wait(b *testing.B, d time.Duration) map[string]time.Time {
+	b.Helper()
 	a.mu.Lock()
 	all := a.all
 	a.mu.Unlock()

@@ -95,6 +95,7 @@ func memberCount() int {
 
 // createMembers creates n eligible MemberClusters, 64 at a time.
 func createMembers(b *testing.B, c client.Client, n int) {
+	b.Helper()
 	start := time.Now()
 	var jobs []func(context.Context) error
 	for i := range n {

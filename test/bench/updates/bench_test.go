@@ -137,8 +137,7 @@ func reportReconciles() {
 					name = l.GetValue()
 				}
 			}
-			switch f.GetName() {
-			case "controller_runtime_reconcile_time_seconds":
+			if f.GetName() == "controller_runtime_reconcile_time_seconds" {
 				count[name] += float64(m.GetHistogram().GetSampleCount())
 				sum[name] += m.GetHistogram().GetSampleSum()
 			}
@@ -168,6 +167,7 @@ func loadAverage() string {
 // seed makes the members (update-only: a provider, no agent), their namespaces and the
 // strategy, in parallel.
 func seed(b *testing.B, c client.Client) string {
+	b.Helper()
 	ctx := context.Background()
 	var stages []u.StageConfig
 	type job struct{ name, group string }
@@ -226,6 +226,7 @@ func seed(b *testing.B, c client.Client) string {
 }
 
 func waitProfiles(b *testing.B, c client.Client) {
+	b.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		var list u.MemberUpgradeProfileList
@@ -248,6 +249,7 @@ func waitProfiles(b *testing.B, c client.Client) {
 }
 
 func waitCompleted(b *testing.B, c client.Client, name string) *u.UpdateRun {
+	b.Helper()
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		run := &u.UpdateRun{}

@@ -38,6 +38,7 @@ const manifestsPerWork = 100
 // manifests returns 100 objects of five kinds in a namespace (plus the namespace itself as
 // the first), listed in an order the waves have to sort out.
 func manifests(b *testing.B, ns string) []placementv1beta1.Manifest {
+	b.Helper()
 	objs := []map[string]any{{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
 	for i := 0; len(objs) < manifestsPerWork; i++ {
 		name := fmt.Sprintf("obj-%03d", i)

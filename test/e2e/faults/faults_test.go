@@ -2,24 +2,17 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
 
-// must fails the test at once on an error of a fault's own step.
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestMemberAPIServerDiesAndComesBack(t *testing.T) {
 	fault{
 		name:    "member-apiserver",
-		inject:  func(t *testing.T) { must(t, fleet.KillChild("member-2-apiserver")) },
+		inject:  func() error { return fleet.KillChild("member-2-apiserver") },
 		hold:    20 * time.Second,
-		end:     func(t *testing.T) { must(t, fleet.StartChild(context.Background(), "member-2-apiserver")) },
+		end:     func() error { return fleet.StartChild(context.Background(), "member-2-apiserver") },
 		dead:    "member-2",
 		healthy: []string{"member-1", "member-3"},
 	}.run(t)
@@ -30,9 +23,9 @@ func TestMemberAPIServerDiesAndComesBack(t *testing.T) {
 func TestHubAPIServerAwayForThreeMinutes(t *testing.T) {
 	fault{
 		name:    "hub-apiserver",
-		inject:  func(t *testing.T) { must(t, fleet.KillChild("hub-apiserver")) },
+		inject:  func() error { return fleet.KillChild("hub-apiserver") },
 		hold:    3 * time.Minute,
-		end:     func(t *testing.T) { must(t, fleet.StartChild(context.Background(), "hub-apiserver")) },
+		end:     func() error { return fleet.StartChild(context.Background(), "hub-apiserver") },
 		healthy: memberNames(),
 	}.run(t)
 }
@@ -41,9 +34,9 @@ func TestHubAPIServerAwayForThreeMinutes(t *testing.T) {
 func TestEtcdDiesAndComesBack(t *testing.T) {
 	fault{
 		name:    "etcd",
-		inject:  func(t *testing.T) { must(t, fleet.KillChild("etcd")) },
+		inject:  func() error { return fleet.KillChild("etcd") },
 		hold:    20 * time.Second,
-		end:     func(t *testing.T) { must(t, fleet.StartChild(context.Background(), "etcd")) },
+		end:     func() error { return fleet.StartChild(context.Background(), "etcd") },
 		healthy: memberNames(),
 	}.run(t)
 }
@@ -51,9 +44,9 @@ func TestEtcdDiesAndComesBack(t *testing.T) {
 func TestHubControllersRestart(t *testing.T) {
 	fault{
 		name:    "hub-restart",
-		inject:  func(t *testing.T) { fleet.StopHubs() },
+		inject:  func() error { fleet.StopHubs(); return nil },
 		hold:    10 * time.Second,
-		end:     func(t *testing.T) { must(t, fleet.StartHubs(1)) },
+		end:     func() error { return fleet.StartHubs(1) },
 		healthy: memberNames(),
 	}.run(t)
 }
@@ -64,26 +57,31 @@ func TestHubLeaderDies(t *testing.T) {
 	leader := -1
 	fault{
 		name: "hub-leader",
-		prepare: func(t *testing.T) {
+		prepare: func() error {
 			fleet.StopHubs()
-			must(t, fleet.StartHubs(2))
+			if err := fleet.StartHubs(2); err != nil {
+				return err
+			}
 			var err error
 			leader, err = fleet.HubLeader(context.Background(), time.Minute)
-			must(t, err)
 			t.Logf("replica %d leads", leader)
+			return err
 		},
-		inject: func(t *testing.T) { must(t, fleet.KillHub(leader)) },
-		end: func(t *testing.T) {
+		inject: func() error { return fleet.KillHub(leader) },
+		end: func() error {
 			next, err := fleet.HubLeader(context.Background(), time.Minute)
-			must(t, err)
+			if err != nil {
+				return err
+			}
 			if next == leader {
-				t.Fatalf("the killed replica %d still leads", leader)
+				return fmt.Errorf("the killed replica %d still leads", leader)
 			}
 			t.Logf("replica %d took over", next)
+			return nil
 		},
-		cleanup: func(t *testing.T) {
+		cleanup: func() error {
 			fleet.StopHubs()
-			must(t, fleet.StartHubs(1))
+			return fleet.StartHubs(1)
 		},
 		healthy: memberNames(),
 	}.run(t)
@@ -94,11 +92,11 @@ func TestHubLeaderDies(t *testing.T) {
 func TestMemberTokenRevokedAndRestored(t *testing.T) {
 	fault{
 		name:   "token",
-		inject: func(t *testing.T) { must(t, fleet.RevokeAgentToken(context.Background(), "member-3")) },
+		inject: func() error { return fleet.RevokeAgentToken(context.Background(), "member-3") },
 		hold:   10 * time.Second,
-		end: func(t *testing.T) {
+		end: func() error {
 			_, err := fleet.RenewAgentToken(context.Background(), "member-3")
-			must(t, err)
+			return err
 		},
 		healthy: memberNames(),
 	}.run(t)

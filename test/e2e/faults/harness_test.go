@@ -37,9 +37,9 @@ const oldImage = local.ImageFamily + "-202510.01.0"
 type fault struct {
 	name string
 	// prepare runs before the placement and the update run exist; cleanup after the case.
-	prepare, cleanup func(t *testing.T)
+	prepare, cleanup func() error
 	// inject starts the fault, end ends it; the fault lasts hold in between.
-	inject, end func(t *testing.T)
+	inject, end func() error
 	hold        time.Duration
 	// dead is a member that is down during the fault: its status must not read Available=True.
 	dead string
@@ -66,15 +66,20 @@ func memberNames() []string {
 
 // run runs one fault case from start to end.
 func (f fault) run(t *testing.T) {
+	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := "fault-" + f.name
 	resetNodeImages(t)
 	if f.prepare != nil {
-		f.prepare(t)
+		g.Expect(f.prepare()).To(Succeed(), "preparing the case")
 	}
 	if f.cleanup != nil {
-		t.Cleanup(func() { f.cleanup(t) })
+		t.Cleanup(func() {
+			if err := f.cleanup(); err != nil {
+				t.Errorf("cleaning up after the case: %v", err)
+			}
+		})
 	}
 	var recorders []*recorder
 	for _, m := range f.healthy {
@@ -116,7 +121,7 @@ func (f fault) run(t *testing.T) {
 		g.Eventually(func() metav1.ConditionStatus { return memberCondition(ns, f.dead) }, time.Minute, 100*time.Millisecond).
 			Should(Equal(metav1.ConditionTrue))
 	}
-	f.inject(t)
+	g.Expect(f.inject()).To(Succeed(), "injecting the fault")
 	faultEnds := time.Now().Add(f.hold)
 	t.Logf("%s: fault injected for %s", f.name, f.hold)
 	if f.dead != "" {
@@ -137,7 +142,7 @@ func (f fault) run(t *testing.T) {
 			}
 		}, wait, 500*time.Millisecond).Should(Succeed())
 	}
-	f.end(t)
+	g.Expect(f.end()).To(Succeed(), "ending the fault")
 	ended := time.Now()
 
 	g.Eventually(func(g Gomega) {
