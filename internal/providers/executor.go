@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,17 +33,14 @@ type Executor struct {
 	// Published is told after an operation ended, so the member's profile is published
 	// again at once.
 	Published func(ctx context.Context, m Member)
-	// Now is the clock.
-	Now func() time.Time
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 	// Name names the controller (several executors may run in one process).
 	Name string
 }
 
 // SetupWithManager registers the executor.
 func (e *Executor) SetupWithManager(mgr ctrl.Manager, workers int) error {
-	if e.Now == nil {
-		e.Now = time.Now
-	}
 	if e.MemberOf == nil {
 		e.MemberOf = MemberFromNamespace
 	}
@@ -84,7 +82,7 @@ func (e *Executor) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if taken {
 		// The start is written with the first step's outcome: an operation that ends at
 		// once costs one write.
-		now := metav1.NewMicroTime(e.Now())
+		now := metav1.NewMicroTime(e.now())
 		mu.Status = updatesv1alpha1.MemberUpdateStatus{State: updatesv1alpha1.StateRunning, StartTime: &now, Message: "taken by the " + p.Name() + " provider"}
 	}
 	op := Operation{
@@ -122,7 +120,7 @@ func (e *Executor) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 }
 
 func (e *Executor) end(ctx context.Context, mu *updatesv1alpha1.MemberUpdate, m Member, state updatesv1alpha1.State, msg string) error {
-	now := metav1.NewMicroTime(e.Now())
+	now := metav1.NewMicroTime(e.now())
 	mu.Status.State, mu.Status.Message, mu.Status.CompletedTime = state, msg, &now
 	if err := e.Client.Status().Update(ctx, mu); err != nil {
 		return ignoreConflict(err)
@@ -148,4 +146,12 @@ func ignoreConflict(err error) error {
 		return nil
 	}
 	return err
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (e *Executor) now() time.Time {
+	if e.Clock == nil {
+		return time.Now()
+	}
+	return e.Clock.Now()
 }

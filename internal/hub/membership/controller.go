@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -40,15 +41,8 @@ type Reconciler struct {
 	Recorder record.EventRecorder
 	// ForceDeleteWait is how long to wait for the agent to leave; 0 means the default.
 	ForceDeleteWait time.Duration
-	// Now returns the current time; tests leave it nil.
-	Now func() time.Time
-}
-
-func (r *Reconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 }
 
 func (r *Reconciler) forceDeleteWait() time.Duration {
@@ -411,4 +405,12 @@ func mergeLabels(m *metav1.ObjectMeta, labels map[string]string) {
 	for k, v := range labels {
 		m.Labels[k] = v
 	}
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }

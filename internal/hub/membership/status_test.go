@@ -2,11 +2,11 @@ package membership
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 )
@@ -27,7 +27,7 @@ func imcWithAgentJoined(state clusterv1beta1.ClusterState, joined metav1.Conditi
 
 func TestJoinedReasonTellsALeaveFromAFailedJoin(t *testing.T) {
 	g := NewWithT(t)
-	r := &Reconciler{Now: time.Now}
+	r := &Reconciler{Clock: clock.RealClock{}}
 	cases := []struct {
 		state  clusterv1beta1.ClusterState
 		joined metav1.ConditionStatus

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,8 +34,8 @@ type Reconciler struct {
 	Client client.Client
 	// APIReader reads past the cache, to retry a conflicting status write.
 	APIReader client.Reader
-	// Now returns the current time; tests leave it nil.
-	Now func() time.Time
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 
 	// written remembers, by binding, the generation and condition message this controller
 	// last wrote, so that a reconcile that runs before the cache shows the write does not
@@ -106,13 +107,6 @@ func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, 
 		return false
 	}
 	return w.message == message
-}
-
-func (r *Reconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
 }
 
 // SetupWithManager registers the rollout controller with a manager.
@@ -283,4 +277,12 @@ func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.Clus
 		}
 		return err
 	})
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,8 +49,8 @@ type Reconciler struct {
 	// Client reads from the manager's cache and writes fast (fastclient).
 	Client    client.Client
 	Framework *Framework
-	// Now returns the current time; tests leave it nil.
-	Now func() time.Time
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 	// Hearing says how long the hub has heard heartbeats and how far it trusts staleness
 	// (eligibility.Hearing); nil trusts heartbeat ages as they are.
 	Hearing func() eligibility.Hearing
@@ -104,13 +105,6 @@ func (r *Reconciler) hearing() eligibility.Hearing {
 		return eligibility.Hearing{}
 	}
 	return r.Hearing()
-}
-
-func (r *Reconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
 }
 
 // SetupWithManager registers the scheduler with a manager; it trusts heartbeat ages as
@@ -493,4 +487,12 @@ func unfulfilledHint(res Result) string {
 		return "there are no more member clusters"
 	}
 	return "the first cluster left out says why: " + res.NotPicked[0].ClusterName + ": " + res.NotPicked[0].Reason
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }

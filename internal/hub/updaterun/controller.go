@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -37,8 +38,8 @@ type Reconciler struct {
 	// here: the run's status is written only here, and a step taken on a stale copy would
 	// only end in a conflict. Default: the manager's API reader.
 	Reader client.Reader
-	// Now is the clock; tests may replace it.
-	Now func() time.Time
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 
 	// written remembers the resourceVersion of each run's last status write, so that a
 	// cached copy known to be current saves reading the run (a large object) again.
@@ -64,9 +65,6 @@ func (r *Reconciler) wrote(run *updatesv1alpha1.UpdateRun) {
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Now == nil {
-		r.Now = time.Now
-	}
 	if r.Reader == nil {
 		r.Reader = mgr.GetAPIReader()
 	}
@@ -174,7 +172,7 @@ func (r *Reconciler) apply(ctx context.Context, run *updatesv1alpha1.UpdateRun, 
 // stays cheap for a thousand members.
 func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) (Facts, error) {
 	f := Facts{
-		Now:        r.Now(),
+		Now:        r.now(),
 		Members:    map[string]*MemberFacts{},
 		Operations: map[string]*updatesv1alpha1.MemberUpdateStatus{},
 		Gates:      map[string]updatesv1alpha1.GateState{},
@@ -325,4 +323,12 @@ func (r *Reconciler) skipGate(ctx context.Context, name string) error {
 	before := gate.DeepCopy()
 	gate.Spec.State = updatesv1alpha1.GateSkipped
 	return r.Client.Patch(ctx, gate, client.MergeFrom(before))
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }

@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
@@ -48,21 +49,14 @@ type Provider struct {
 	HubWriter client.Client
 	// NodeDuration is how long each node takes to upgrade once drained.
 	NodeDuration time.Duration
-	// Now is the clock.
-	Now func() time.Time
+	// Clock tells the time; nil is the real clock. Tests may set a fake one.
+	Clock clock.PassiveClock
 }
 
 var _ providers.Provider = (*Provider)(nil)
 
 // Name is "local".
 func (p *Provider) Name() string { return updatesv1alpha1.ProviderLocal }
-
-func (p *Provider) now() time.Time {
-	if p.Now == nil {
-		return time.Now()
-	}
-	return p.Now()
-}
 
 // Profile describes the member from its nodes, its recorded control-plane version and its
 // region's catalog entry.
@@ -310,4 +304,12 @@ func (p *Provider) drain(ctx context.Context, node string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// now is the time by Clock, or by the real clock when Clock is nil.
+func (p *Provider) now() time.Time {
+	if p.Clock == nil {
+		return time.Now()
+	}
+	return p.Clock.Now()
 }
