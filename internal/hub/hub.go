@@ -21,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/updaterun"
 	"github.com/flotilla-dev/flotilla/internal/hub/upgradeexec"
@@ -43,6 +44,11 @@ type Options struct {
 	// StaleGrace is how long after the hub controllers start, or the hub's API server
 	// answers again, no member is judged stale; zero means eligibility.HeartbeatStaleAfter.
 	StaleGrace time.Duration
+	// ClientQPS and ClientBurst limit the hub manager's requests to its API server. Zero
+	// means controllerdefaults.ClientQPS and ClientBurst (500 and 1000), unless the rest
+	// config given asks for more.
+	ClientQPS   float32
+	ClientBurst int
 	// MaxStaleShare is the share of joined members that may look stale at once before the
 	// scheduler stops moving placements away from stale members; zero means
 	// eligibility.DefaultMaxStaleShare.
@@ -88,6 +94,12 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	memberSelector := labels.NewSelector().Add(*memberObjects)
+	cfg = rest.CopyConfig(cfg)
+	if opts.ClientQPS > 0 {
+		cfg.QPS, cfg.Burst = opts.ClientQPS, opts.ClientBurst
+	} else if cfg.QPS < controllerdefaults.ClientQPS {
+		cfg.QPS, cfg.Burst = controllerdefaults.ClientQPS, controllerdefaults.ClientBurst
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: orOff(opts.MetricsAddr)},

@@ -30,7 +30,6 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -79,24 +78,16 @@ func (r *Reconciler) wroteStatus(name string) {
 
 // SetupWithManager builds the controller and its resource watcher and registers both.
 func SetupWithManager(mgr ctrl.Manager) error {
-	// The watcher lists every selected type when it first needs it; like the writes below,
-	// that must not queue behind client-go's default rate limit.
-	cfg := rest.CopyConfig(mgr.GetConfig())
-	if cfg.QPS < fastclient.QPS {
-		cfg.QPS, cfg.Burst = fastclient.QPS, fastclient.Burst
-	}
-	w, err := NewWatcher(cfg)
+	// The watcher lists every selected type when it first needs it, with the manager's
+	// rate limits (hub.Options), so that it does not queue behind client-go's default.
+	w, err := NewWatcher(rest.CopyConfig(mgr.GetConfig()))
 	if err != nil {
 		return err
 	}
 	if err := mgr.Add(w); err != nil {
 		return err
 	}
-	c, err := fastclient.New(mgr)
-	if err != nil {
-		return err
-	}
-	r := &Reconciler{Client: c, Mapper: mgr.GetRESTMapper(), Watcher: w}
+	r := &Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w}
 	return r.SetupWithManager(mgr)
 }
 

@@ -21,16 +21,12 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
-// writers is how many bindings are written at once.
-const writers = 64
-
 // Reconciler rolls placements out.
 type Reconciler struct {
-	// Client reads from the manager's cache and writes fast (fastclient).
+	// Client is the manager's client (hub.Options sets its rate limits).
 	Client client.Client
 	// APIReader reads past the cache, to retry a conflicting status write.
 	APIReader client.Reader
@@ -111,11 +107,7 @@ func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, 
 
 // SetupWithManager registers the rollout controller with a manager.
 func SetupWithManager(mgr ctrl.Manager) error {
-	c, err := fastclient.New(mgr)
-	if err != nil {
-		return err
-	}
-	return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
+	return (&Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 }
 
 // SetupWithManager registers the controller.
@@ -193,7 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, latest.Name, as, why) })
 		}
 	}
-	if err := fastclient.RunAll(ctx, writers, jobs); err != nil {
+	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
 		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: plan.RecheckAfter}, nil

@@ -27,13 +27,10 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
 const (
-	// writers is how many bindings are written at once.
-	writers = 64
 	// recheckEvery re-runs scheduling now and then, because eligibility also changes with
 	// time alone (a heartbeat that grows old sends no event).
 	recheckEvery = time.Minute
@@ -46,7 +43,7 @@ const (
 // clusters with the framework, creates or updates one ClusterResourceBinding per picked
 // cluster, marks the others Unscheduled, and writes the decisions to the snapshot's status.
 type Reconciler struct {
-	// Client reads from the manager's cache and writes fast (fastclient).
+	// Client is the manager's client (hub.Options sets its rate limits).
 	Client    client.Client
 	Framework *Framework
 	// Clock tells the time; nil is the real clock. Tests may set a fake one.
@@ -113,11 +110,7 @@ func SetupWithManager(mgr ctrl.Manager) error { return SetupWithHearing(mgr, nil
 
 // SetupWithHearing registers the scheduler with a manager. hearing is as Reconciler.Hearing.
 func SetupWithHearing(mgr ctrl.Manager, hearing func() eligibility.Hearing) error {
-	c, err := fastclient.New(mgr)
-	if err != nil {
-		return err
-	}
-	return (&Reconciler{Client: c, Framework: Default(), Hearing: hearing}).SetupWithManager(mgr)
+	return (&Reconciler{Client: mgr.GetClient(), Framework: Default(), Hearing: hearing}).SetupWithManager(mgr)
 }
 
 // SetupWithManager registers the controller.
@@ -335,7 +328,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterR
 			return nil
 		})
 	}
-	if err := fastclient.RunAll(ctx, writers, jobs); err != nil {
+	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
 		return reconcile.Result{}, err
 	}
 	if len(bindings.Items) > 0 {
@@ -375,7 +368,7 @@ func (r *Reconciler) writeBindings(ctx context.Context, crp *placementv1beta1.Cl
 			jobs = append(jobs, r.unscheduleBinding(b))
 		}
 	}
-	return retry, fastclient.RunAll(ctx, writers, jobs)
+	return retry, controllerdefaults.WriteAll(ctx, jobs)
 }
 
 func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacement, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,

@@ -24,8 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
@@ -69,7 +69,7 @@ func BenchmarkHubIdleMemory(b *testing.B) {
 		m := placementtest.Member{Name: fmt.Sprintf("sim-%04d", i)}
 		jobs = append(jobs, func(ctx context.Context) error { return placementtest.CreateMember(ctx, c, m) })
 	}
-	if err := fastclient.RunAll(ctx, 64, jobs); err != nil {
+	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
 		b.Fatal(err)
 	}
 

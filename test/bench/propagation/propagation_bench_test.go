@@ -33,7 +33,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
@@ -166,7 +166,7 @@ func BenchmarkChangeReachesMembers(b *testing.B) {
 			return placementtest.CreateMember(ctx, c, m)
 		})
 	}
-	if err := fastclient.RunAll(ctx, 32, jobs); err != nil {
+	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
 		b.Fatal(err)
 	}
 	// The benchmark function runs more than once (b.N grows); each run has its own values.

@@ -28,7 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/fastclient"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
@@ -103,7 +103,7 @@ func createMembers(b *testing.B, c client.Client, n int) {
 			"topology.kubernetes.io/region": []string{"eastus", "westus", "westeurope"}[i%3]}}
 		jobs = append(jobs, func(ctx context.Context) error { return placementtest.CreateMember(ctx, c, m) })
 	}
-	if err := fastclient.RunAll(context.Background(), 64, jobs); err != nil {
+	if err := controllerdefaults.WriteAll(context.Background(), jobs); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("created %d simulated members in %s", n, time.Since(start).Round(time.Millisecond))
