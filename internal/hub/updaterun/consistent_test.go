@@ -153,8 +153,8 @@ func TestConsistentCompletesOnlyOnTarget(t *testing.T) {
 	}
 }
 
-// A member with a pool of a family the selection does not hold is Pending, never moved to
-// its own region's newest image.
+// A member with a pool of a family the selection does not hold gets no target, never its
+// own region's newest image (and the run fails it: TestConsistentFailsAMemberItCannotMove).
 func TestConsistentNeverMovesToAnotherImage(t *testing.T) {
 	a := member("a", "g")
 	s := consistentSim(t, a).start()
@@ -164,11 +164,64 @@ func TestConsistentNeverMovesToAnotherImage(t *testing.T) {
 	a.Profile.LatestNodeImages["Windows"] = "9"
 	tgt := memberTarget(s.run, s.run.Status.NodeImageSelection.SelectedNodeImageVersions, a)
 	if tgt.pending == "" || !strings.Contains(tgt.pending, "Windows") {
-		t.Fatalf("target %+v: want Pending for the Windows family", tgt)
+		t.Fatalf("target %+v: want none for the Windows family", tgt)
 	}
 	for _, v := range tgt.spec.NodeImageVersions {
 		if v.Family == "Windows" {
 			t.Fatalf("moved to %v", v)
 		}
 	}
+}
+
+// A member whose region, by its turn, no longer offers the selected image is neither moved
+// to another image nor passed over as Pending: it fails, and the run with it, so the run
+// never reports Completed while the member is off the image every other member got.
+func TestConsistentFailsAMemberItCannotMove(t *testing.T) {
+	first, second := member("a", "first"), member("b", "second")
+	strategy := &u.UpdateStrategySpec{Stages: []u.StageConfig{
+		{Name: "one", Groups: []u.GroupConfig{{Name: "first"}}},
+		{Name: "two", Groups: []u.GroupConfig{{Name: "second"}}},
+	}}
+	s := newSim(t, strategy, first, second)
+	s.run.Spec.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent}
+	s.start()
+	want := []u.NodeImageVersion{{Family: family, Version: "2.0"}}
+	if got := s.run.Status.NodeImageSelection.SelectedNodeImageVersions; !reflect.DeepEqual(got, want) {
+		t.Fatalf("selected %v, want %v", got, want)
+	}
+	// Before b's turn its region's catalog drops to 1.5.
+	second.Profile.Region, second.Profile.LatestNodeImages[family] = "westeurope", "1.5"
+	first.Profile.NodePools[0].NodeImageVersion = "2.0"
+	s.complete("a")
+	s.expect("a", s.member("a").Status.State, u.StateCompleted)
+	for _, op := range s.plan.Operations {
+		if op.Member == "b" {
+			t.Fatalf("b got an operation: %+v", op.Spec)
+		}
+	}
+	s.expect("b", s.member("b").Status.State, u.StateFailed)
+	if e := s.member("b").Status.Error; !strings.Contains(e, "node image Ubuntu-2.0 is not offered in region westeurope") || !strings.Contains(e, "spec.skip") {
+		t.Fatalf("b's error %q", e)
+	}
+	s.expect("run", s.run.Status.State, u.StateFailed)
+}
+
+// An operation lost after its member started is made again only if it still holds the
+// selected images; otherwise the member fails rather than getting a partial operation.
+func TestConsistentLostOperationIsNotRemadeOffTarget(t *testing.T) {
+	a := member("a", "g")
+	s := consistentSim(t, a).start()
+	s.expect("a", s.member("a").Status.State, u.StateRunning)
+	delete(s.f.Operations, "a")
+	a.Profile.NodePools = append(a.Profile.NodePools, u.NodePoolProfile{Name: "win", ImageFamily: "Windows", NodeImageVersion: "7"})
+	a.Profile.LatestNodeImages["Windows"] = "9"
+	s.step()
+	if len(s.plan.Operations) != 0 {
+		t.Fatalf("operation made again: %+v", s.plan.Operations)
+	}
+	s.expect("a", s.member("a").Status.State, u.StateFailed)
+	if e := s.member("a").Status.Error; !strings.Contains(e, "Windows") {
+		t.Fatalf("a's error %q", e)
+	}
+	s.expect("run", s.run.Status.State, u.StateFailed)
 }

@@ -351,6 +351,12 @@ func (m *machine) observeOperations() {
 			}
 			// Made by an earlier step whose write was lost, or not made yet: make it.
 			t := memberTarget(m.run, m.selected(), mf)
+			if t.pending != "" && isConsistent(m.run) {
+				// Its profile changed since the member started: an operation made now would
+				// not hold the selected images.
+				m.passOver(ms, t.pending)
+				return
+			}
 			m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec, SimulateFailure: mf.SimulateFailure})
 			return
 		}
@@ -528,6 +534,11 @@ func (m *machine) advanceStage(s *updatesv1alpha1.StageStatus, cfg *updatesv1alp
 			continue
 		}
 		m.advanceGroup(s, g, &cfg.Groups[gi], cfg)
+		if m.st.State == updatesv1alpha1.StateFailed {
+			// A member failed as it was to start (a Consistent run's member its region
+			// cannot move to the selected images): nothing more starts.
+			return
+		}
 		done = done && g.Status.State.Terminal()
 	}
 	if !done {
@@ -630,6 +641,10 @@ func (m *machine) advanceGroup(s *updatesv1alpha1.StageStatus, g *updatesv1alpha
 			continue
 		}
 		m.startMember(ms)
+		if ms.Status.State == updatesv1alpha1.StateFailed {
+			m.propagateFailure()
+			return
+		}
 		if ms.Status.State == updatesv1alpha1.StateRunning {
 			running++
 		}
@@ -645,7 +660,8 @@ func (m *machine) advanceGroup(s *updatesv1alpha1.StageStatus, g *updatesv1alpha
 }
 
 // startMember starts a member's operation, or passes it over: Skipped when it is at the
-// target already (no provider call), Pending when its region does not offer the target.
+// target already (no provider call), Pending when its region does not offer the target
+// (Failed, for a Consistent run: see passOver).
 func (m *machine) startMember(ms *updatesv1alpha1.MemberStatus) {
 	mf := m.facts.Members[ms.Name]
 	if mf == nil {
@@ -655,7 +671,7 @@ func (m *machine) startMember(ms *updatesv1alpha1.MemberStatus) {
 	t := memberTarget(m.run, m.selected(), mf)
 	switch {
 	case t.pending != "":
-		m.finish(&ms.Status, updatesv1alpha1.StatePending, t.pending)
+		m.passOver(ms, t.pending)
 	case t.atTarget:
 		m.finish(&ms.Status, updatesv1alpha1.StateSkipped, "already at the target; no operation needed")
 	default:
@@ -788,4 +804,17 @@ func (m *machine) skipGates(s *updatesv1alpha1.StageStatus, group string) {
 		m.finish(&gs.Status, updatesv1alpha1.StateSkipped, "skipped with its "+map[bool]string{true: "stage", false: "group"}[group == ""])
 		m.plan.SkipGates = append(m.plan.SkipGates, gs.Name)
 	}
+}
+
+// passOver ends a member whose target its region does not offer. A Latest run leaves it
+// Pending and goes on. A Consistent run fails it: it promises every member the selected
+// images, so it may neither move this one to another image nor report Completed while
+// this one stays off them.
+func (m *machine) passOver(ms *updatesv1alpha1.MemberStatus, why string) {
+	if !isConsistent(m.run) {
+		m.finish(&ms.Status, updatesv1alpha1.StatePending, why)
+		return
+	}
+	m.finish(&ms.Status, updatesv1alpha1.StateFailed, why+
+		"; a Consistent run gives every member the selected images or fails: skip the member (spec.skip) or start a new run")
 }

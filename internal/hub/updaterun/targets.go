@@ -134,7 +134,7 @@ func memberTarget(run *updatesv1alpha1.UpdateRun, selected []updatesv1alpha1.Nod
 			version, ok := wanted[family]
 			switch {
 			case isConsistent(run) && !ok:
-				// Never another image than the run's: the member waits (Pending) instead.
+				// Never another image than the run's: the run fails the member instead.
 				t.pending = fmt.Sprintf("node image family %s of %s is not among the run's selected images", family, m.Name)
 				return t
 			case !ok:
