@@ -2,6 +2,7 @@ package updaterun_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -560,44 +561,69 @@ func TestConsistentAcrossTwoRegions(t *testing.T) {
 	}
 }
 
-// The held-out race: a Consistent run created in the same instant as the fleet, before
-// westus has published its profile. It must not pick eastus's newer image from the part of
-// the fleet it can see; it waits, naming the member, and then picks the image both regions
-// offer, and completes with every member on it.
+// The held-out race: a two-stage Consistent run created in the same instant as the fleet,
+// before any member's provider has published its profile, and the profiles then arriving
+// one by one, westeurope's (the region with the oldest newest image) last. The run must not
+// pick an image from the part of the fleet it can see: it waits, naming the members still
+// missing and touching none, then picks the image all three regions offer, and completes
+// with every member on it.
 func TestConsistentRunCreatedWithTheFleet(t *testing.T) {
 	start(t)
 	ctx := context.Background()
 	g := NewWithT(t)
-	addMembers(t, "race-g", "eastus", "202512.05.0", "race-east")
-	addMemberWithoutProfile(t, "race-g", "race-west")
-	run := newRun("race", stages(u.StageConfig{Name: "s", Groups: []u.GroupConfig{{Name: "race-g", MaxConcurrency: ptr.To(intstr.FromString("100%"))}}}))
+	addMemberWithoutProfile(t, "race-canary", "race-east")
+	addMemberWithoutProfile(t, "race-rest", "race-west")
+	addMemberWithoutProfile(t, "race-rest", "race-eu")
+	run := newRun("race", stages(
+		u.StageConfig{Name: "canary", Groups: groups("race-canary")},
+		u.StageConfig{Name: "rest", Groups: []u.GroupConfig{{Name: "race-rest", MaxConcurrency: ptr.To(intstr.FromString("100%"))}}},
+	))
 	run.Spec.ManagedClusterUpdate.NodeImageSelection = &u.NodeImageSelection{Type: u.NodeImageConsistent}
 	must(t, hub.Create(ctx, run))
 
-	g.Eventually(func(g Gomega) {
-		c := meta.FindStatusCondition(get(g, "race").Status.Conditions, u.NodeImagesSelectedCondition)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(u.WaitingForUpgradeProfilesReason))
-		g.Expect(c.Message).To(ContainSubstring("race-west (no MemberUpgradeProfile yet)"))
-	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-	waiting := get(g, "race")
-	g.Expect(waiting.Status.State).To(Equal(u.StateNotStarted))
-	g.Expect(waiting.Status.NodeImageSelection).To(BeNil())
-	var ops u.MemberUpdateList
-	must(t, hub.List(ctx, &ops, client.MatchingLabels{u.RunLabel: "race"}))
-	g.Expect(ops.Items).To(BeEmpty(), "a member was touched before every profile was known")
-
+	waitsFor := func(missing ...string) {
+		t.Helper()
+		g.Eventually(func(g Gomega) {
+			run := get(g, "race")
+			c := meta.FindStatusCondition(run.Status.Conditions, u.NodeImagesSelectedCondition)
+			g.Expect(c).NotTo(BeNil(), "status %+v", run.Status)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(u.WaitingForUpgradeProfilesReason))
+			for _, name := range []string{"race-east", "race-west", "race-eu"} {
+				if slices.Contains(missing, name) {
+					g.Expect(c.Message).To(ContainSubstring(name+" (no MemberUpgradeProfile yet)"), "missing %s", name)
+				} else {
+					g.Expect(c.Message).NotTo(ContainSubstring(name), "%s has published", name)
+				}
+			}
+			g.Expect(run.Status.State).To(Equal(u.StateNotStarted))
+			g.Expect(run.Status.NodeImageSelection).To(BeNil())
+		}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
+		var ops u.MemberUpdateList
+		must(t, hub.List(ctx, &ops, client.MatchingLabels{u.RunLabel: "race"}))
+		g.Expect(ops.Items).To(BeEmpty(), "a member was touched before every profile was known")
+	}
+	waitsFor("race-east", "race-west", "race-eu")
+	publishProfile(t, "race-east", "eastus", "202512.05.0")
+	waitsFor("race-west", "race-eu")
 	publishProfile(t, "race-west", "westus", "202512.01.0")
-	run = waitState(t, "race", u.StateCompleted, 20*time.Second)
-	want := []u.NodeImageVersion{{Family: family, Version: "202512.01.0"}}
+	waitsFor("race-eu")
+	publishProfile(t, "race-eu", "westeurope", "202511.20.0")
+
+	run = waitState(t, "race", u.StateCompleted, 30*time.Second)
+	want := []u.NodeImageVersion{{Family: family, Version: "202511.20.0"}}
 	g.Expect(run.Status.NodeImageSelection.SelectedNodeImageVersions).To(Equal(want))
-	for _, name := range []string{"race-east", "race-west"} {
+	c := meta.FindStatusCondition(run.Status.Conditions, u.NodeImagesSelectedCondition)
+	g.Expect(c).NotTo(BeNil())
+	g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+	for _, name := range []string{"race-east", "race-west", "race-eu"} {
+		g.Expect(memberState(run, name)).To(Equal(u.StateCompleted), name)
 		mu := &u.MemberUpdate{}
 		must(t, hub.Get(ctx, client.ObjectKey{Namespace: clusterv1beta1.NamespaceForMember(name), Name: "race"}, mu))
 		g.Expect(mu.Spec.NodeImageVersions).To(Equal(want), name)
 		p := &u.MemberUpgradeProfile{}
 		must(t, hub.Get(ctx, client.ObjectKey{Namespace: clusterv1beta1.NamespaceForMember(name), Name: name}, p))
-		g.Expect(p.Status.NodePools[0].NodeImageVersion).To(Equal("202512.01.0"), name)
+		g.Expect(p.Status.NodePools[0].NodeImageVersion).To(Equal("202511.20.0"), name)
 	}
 }
 
