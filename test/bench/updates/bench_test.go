@@ -55,20 +55,33 @@ var plan = []struct {
 	{"late", 5, 130},
 }
 
-// instant is a hub-side provider whose operations complete at once.
-type instant struct{}
+// instant is a hub-side provider whose operations complete at once. Its profiles show the
+// image each member's last operation brought, since a Consistent run counts a member done
+// only when its profile shows the selected image.
+type instant struct {
+	images *sync.Map // member -> node image version
+}
 
 func (instant) Name() string { return "instant" }
 
-func (instant) Profile(context.Context, providers.Member) (*u.MemberUpgradeProfileStatus, error) {
+func (p instant) Profile(_ context.Context, m providers.Member) (*u.MemberUpgradeProfileStatus, error) {
+	image := "1"
+	if v, ok := p.images.Load(m.Name); ok {
+		image = v.(string)
+	}
 	return &u.MemberUpgradeProfileStatus{
 		Region: "eastus", KubernetesVersion: "v1.35.8", AvailableKubernetesVersions: []string{"1.35.8", "1.36.1"},
-		NodePools:        []u.NodePoolProfile{{Name: "user", ImageFamily: "Ubuntu", NodeImageVersion: "1", KubernetesVersion: "v1.35.8", Nodes: 3}},
+		NodePools:        []u.NodePoolProfile{{Name: "user", ImageFamily: "Ubuntu", NodeImageVersion: image, KubernetesVersion: "v1.35.8", Nodes: 3}},
 		LatestNodeImages: map[string]string{"Ubuntu": "2"},
 	}, nil
 }
 
-func (instant) Step(context.Context, providers.Member, providers.Operation) (providers.Progress, error) {
+func (p instant) Step(_ context.Context, m providers.Member, op providers.Operation) (providers.Progress, error) {
+	for _, v := range op.Spec.NodeImageVersions {
+		if v.Family == "Ubuntu" {
+			p.images.Store(m.Name, v.Version)
+		}
+	}
 	return providers.Progress{Done: true, Message: "done at once"}, nil
 }
 
@@ -90,7 +103,7 @@ func BenchmarkUpdateRun1000Members3Stages(b *testing.B) {
 	if err := (&updaterun.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		b.Fatal(err)
 	}
-	if err := upgradeexec.Setup(mgr, []providers.Provider{instant{}}, 8); err != nil {
+	if err := upgradeexec.Setup(mgr, []providers.Provider{instant{images: &sync.Map{}}}, 8); err != nil {
 		b.Fatal(err)
 	}
 	mctx, cancel := context.WithCancel(ctx)
