@@ -71,18 +71,14 @@ var controllers = []func(Env) error{
 }
 
 func setupUpdates(env Env) error {
-	if err := (&updaterun.Reconciler{Client: env.Manager.GetClient()}).SetupWithManager(env.Manager); err != nil {
+	if err := updaterun.Setup(env.Manager, updaterun.Options{}); err != nil {
 		return err
 	}
-	return upgradeexec.Setup(env.Manager, env.Options.UpgradeProviders, 8)
+	return upgradeexec.Setup(env.Manager, upgradeexec.Options{Providers: env.Options.UpgradeProviders})
 }
 
 func setupMembership(env Env) error {
-	return (&membership.Reconciler{
-		Client:          env.Manager.GetClient(),
-		Recorder:        env.Manager.GetEventRecorderFor("flotilla-hub"), //nolint:staticcheck // core/v1 Events, which kubectl describe shows; moving to events.k8s.io is its own change
-		ForceDeleteWait: env.Options.ForceDeleteWait,
-	}).SetupWithManager(env.Manager)
+	return membership.Setup(env.Manager, membership.Options{ForceDeleteWait: env.Options.ForceDeleteWait})
 }
 
 // NewManager builds the hub's manager with every hub controller registered.

@@ -26,9 +26,9 @@ func setupPlacement(env Env) error {
 		return eligibility.Hearing{Since: tracker.Since(), Grace: env.Options.StaleGrace, MaxStaleShare: env.Options.MaxStaleShare}
 	}
 	for _, setup := range []func(Env) error{
-		func(e Env) error { return placement.SetupWithManager(e.Manager) },
-		func(e Env) error { return scheduler.SetupWithHearing(e.Manager, hearing) },
-		func(e Env) error { return rollout.SetupWithManager(e.Manager) },
+		func(e Env) error { return placement.Setup(e.Manager, placement.Options{}) },
+		func(e Env) error { return scheduler.Setup(e.Manager, scheduler.Options{Hearing: hearing}) },
+		func(e Env) error { return rollout.Setup(e.Manager, rollout.Options{}) },
 	} {
 		if err := setup(env); err != nil {
 			return err

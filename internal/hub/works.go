@@ -5,5 +5,5 @@ import "github.com/flotilla-dev/flotilla/internal/hub/workgen"
 // setupWorkGenerator registers the work generator: bindings into Works, and Work status
 // back into bindings.
 func setupWorkGenerator(env Env) error {
-	return (&workgen.Reconciler{Client: env.Manager.GetClient()}).SetupWithManager(env.Manager)
+	return workgen.Setup(env.Manager, workgen.Options{})
 }

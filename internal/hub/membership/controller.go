@@ -52,8 +52,28 @@ func (r *Reconciler) forceDeleteWait() time.Duration {
 	return DefaultForceDeleteWait
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the membership controller.
+type Options struct {
+	// ForceDeleteWait is how long a deleted MemberCluster waits for its agent to leave; 0
+	// means DefaultForceDeleteWait.
+	ForceDeleteWait time.Duration
+	// Recorder records Events; nil is the manager's, as flotilla-hub.
+	Recorder record.EventRecorder
+	// Clock tells the time; nil is the real clock.
+	Clock clock.PassiveClock
+}
+
+// Setup registers the membership controller with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	rec := opts.Recorder
+	if rec == nil {
+		rec = mgr.GetEventRecorderFor("flotilla-hub") //nolint:staticcheck // core/v1 Events, which kubectl describe shows
+	}
+	r := &Reconciler{Client: mgr.GetClient(), Recorder: rec, ForceDeleteWait: opts.ForceDeleteWait, Clock: opts.Clock}
+	return r.register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membercluster").
 		For(&clusterv1beta1.MemberCluster{}).

@@ -239,9 +239,7 @@ func startMembershipAs(t *testing.T, cfg *rest.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorder := mgr.GetEventRecorderFor("membercluster") //nolint:staticcheck // core/v1 Events, as hub.go
-	r := &membership.Reconciler{Client: mgr.GetClient(), Recorder: recorder, ForceDeleteWait: forceDeleteWait}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := membership.Setup(mgr, membership.Options{ForceDeleteWait: forceDeleteWait}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

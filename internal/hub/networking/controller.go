@@ -45,8 +45,15 @@ type Reconciler struct {
 	APIReader client.Reader
 }
 
-// SetupWithManager registers the controller and its indexes.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+// Options configure the hub networking controller; it has none yet.
+type Options struct{}
+
+// Setup registers the hub networking controller with mgr.
+func Setup(mgr manager.Manager, _ Options) error {
+	return (&Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr manager.Manager) error {
 	ctx := context.Background()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &networkingv1alpha1.InternalServiceExport{}, serviceKeyIndex, func(o client.Object) []string {
 		e := o.(*networkingv1alpha1.InternalServiceExport)

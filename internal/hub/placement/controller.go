@@ -76,8 +76,14 @@ func (r *Reconciler) wroteStatus(name string) {
 	r.lastWrite[name] = time.Now()
 }
 
-// SetupWithManager builds the controller and its resource watcher and registers both.
-func SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the placement controller.
+type Options struct {
+	// SnapshotSizeLimit is the bytes of objects per resource snapshot; 0 means the default.
+	SnapshotSizeLimit int
+}
+
+// Setup builds the placement controller and its resource watcher and registers both.
+func Setup(mgr ctrl.Manager, opts Options) error {
 	// The watcher lists every selected type when it first needs it, with the manager's
 	// rate limits (hub.Options), so that it does not queue behind client-go's default.
 	w, err := NewWatcher(rest.CopyConfig(mgr.GetConfig()))
@@ -87,12 +93,12 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.Add(w); err != nil {
 		return err
 	}
-	r := &Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w}
-	return r.SetupWithManager(mgr)
+	r := &Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w, SnapshotSizeLimit: opts.SnapshotSizeLimit}
+	return r.register(mgr)
 }
 
-// SetupWithManager registers the controller; r.Watcher must be added to the manager.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// register registers the controller; r.Watcher must be added to the manager.
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	r.interest = map[string]*Selection{}
 	r.lastWrite = map[string]time.Time{}
 	r.Watcher.OnChange = r.resourceChanged

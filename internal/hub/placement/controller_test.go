@@ -21,8 +21,6 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
-	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
-	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
@@ -52,17 +50,9 @@ func setup(t *testing.T) {
 	started = true
 	placementtest.StartManager(&testing.T{}, fleet.Hub.Config,
 		func(mgr ctrl.Manager) error {
-			w, err := placement.NewWatcher(mgr.GetConfig())
-			if err != nil {
-				return err
-			}
-			if err := mgr.Add(w); err != nil {
-				return err
-			}
-			return (&placement.Reconciler{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Watcher: w,
-				SnapshotSizeLimit: snapshotLimit}).SetupWithManager(mgr)
+			return placement.Setup(mgr, placement.Options{SnapshotSizeLimit: snapshotLimit})
 		},
-		scheduler.SetupWithManager, rollout.SetupWithManager)
+		placementtest.Scheduler, placementtest.Rollout)
 	c = placementtest.Client(t, fleet.Hub.Config)
 }
 

@@ -105,13 +105,18 @@ func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, 
 	return w.message == message
 }
 
-// SetupWithManager registers the rollout controller with a manager.
-func SetupWithManager(mgr ctrl.Manager) error {
-	return (&Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
+// Options configure the rollout controller.
+type Options struct {
+	// Clock tells the time; nil is the real clock.
+	Clock clock.PassiveClock
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// Setup registers the rollout controller with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	return (&Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("rollout").
 		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

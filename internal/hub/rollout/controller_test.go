@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
@@ -59,7 +58,7 @@ func objects(t *testing.T, c client.Client, name string, strategy placementv1bet
 }
 
 func TestRolloutBindsAndRemoves(t *testing.T) {
-	placementtest.StartManager(t, fleet.Hub.Config, rollout.SetupWithManager)
+	placementtest.StartManager(t, fleet.Hub.Config, placementtest.Rollout)
 	c := placementtest.Client(t, fleet.Hub.Config)
 	ctx := context.Background()
 	objects(t, c, "roll", placementv1beta1.RollingUpdateRolloutStrategyType, map[string]placementv1beta1.BindingState{

@@ -104,17 +104,21 @@ func (r *Reconciler) hearing() eligibility.Hearing {
 	return r.Hearing()
 }
 
-// SetupWithManager registers the scheduler with a manager; it trusts heartbeat ages as
-// they are.
-func SetupWithManager(mgr ctrl.Manager) error { return SetupWithHearing(mgr, nil) }
-
-// SetupWithHearing registers the scheduler with a manager. hearing is as Reconciler.Hearing.
-func SetupWithHearing(mgr ctrl.Manager, hearing func() eligibility.Hearing) error {
-	return (&Reconciler{Client: mgr.GetClient(), Framework: Default(), Hearing: hearing}).SetupWithManager(mgr)
+// Options configure the scheduler.
+type Options struct {
+	// Hearing says how long the hub has heard heartbeats and how far it trusts staleness;
+	// nil trusts heartbeat ages as they are.
+	Hearing func() eligibility.Hearing
+	// Clock tells the time; nil is the real clock.
+	Clock clock.PassiveClock
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// Setup registers the scheduler, with the default plugins, with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	return (&Reconciler{Client: mgr.GetClient(), Framework: Default(), Hearing: opts.Hearing, Clock: opts.Clock}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").
 		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},

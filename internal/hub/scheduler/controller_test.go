@@ -17,7 +17,6 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
-	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 	"github.com/flotilla-dev/flotilla/internal/testenv/placementtest"
@@ -36,7 +35,7 @@ var started bool
 func setup(t *testing.T, members ...placementtest.Member) {
 	t.Helper()
 	if !started {
-		placementtest.StartManager(&testing.T{}, fleet.Hub.Config, scheduler.SetupWithManager)
+		placementtest.StartManager(&testing.T{}, fleet.Hub.Config, placementtest.Scheduler)
 		c = placementtest.Client(t, fleet.Hub.Config)
 		started = true
 	}

@@ -63,11 +63,18 @@ func (r *Reconciler) wrote(run *updatesv1alpha1.UpdateRun) {
 	r.written[run.Name] = run.ResourceVersion
 }
 
-// SetupWithManager registers the reconciler.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Reader == nil {
-		r.Reader = mgr.GetAPIReader()
-	}
+// Options configure the update-run orchestrator.
+type Options struct {
+	// Clock tells the time; nil is the real clock.
+	Clock clock.PassiveClock
+}
+
+// Setup registers the update-run orchestrator with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	return (&Reconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Clock: opts.Clock}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &updatesv1alpha1.UpdateRun{}, strategyIndex, func(o client.Object) []string {
 		if name := o.(*updatesv1alpha1.UpdateRun).Spec.UpdateStrategyName; name != "" {
 			return []string{name}

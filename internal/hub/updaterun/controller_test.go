@@ -51,7 +51,7 @@ func start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&updaterun.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := updaterun.Setup(mgr, updaterun.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

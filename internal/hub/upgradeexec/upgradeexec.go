@@ -23,11 +23,25 @@ import (
 // ProfileInterval is how often a hub-side provider's profiles are refreshed.
 const ProfileInterval = time.Minute
 
+// Options say which hub-side providers run, and with how many operations at once.
+type Options struct {
+	Providers []providers.Provider
+	// Workers is how many MemberUpdates are stepped at once; 0 means DefaultWorkers.
+	Workers int
+}
+
+// DefaultWorkers is the default of Options.Workers.
+const DefaultWorkers = 8
+
 // Setup registers the executor and profile publisher for the given providers. With none,
 // it does nothing.
-func Setup(mgr ctrl.Manager, list []providers.Provider, workers int) error {
+func Setup(mgr ctrl.Manager, opts Options) error {
+	list, workers := opts.Providers, opts.Workers
 	if len(list) == 0 {
 		return nil
+	}
+	if workers <= 0 {
+		workers = DefaultWorkers
 	}
 	byName := map[string]providers.Provider{}
 	for _, p := range list {

@@ -104,7 +104,7 @@ func TestHubExecutorAndProfiles(t *testing.T) {
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	p := &cloud{steps: map[string]int{}}
-	g.Expect(upgradeexec.Setup(mgr, []providers.Provider{p}, 2)).To(Succeed())
+	g.Expect(upgradeexec.Setup(mgr, upgradeexec.Options{Providers: []providers.Provider{p}, Workers: 2})).To(Succeed())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(mctx) }()

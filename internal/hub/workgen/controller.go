@@ -35,8 +35,15 @@ type Reconciler struct {
 	Client client.Client
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the work generator; it has none yet.
+type Options struct{}
+
+// Setup registers the work generator with mgr.
+func Setup(mgr ctrl.Manager, _ Options) error {
+	return (&Reconciler{Client: mgr.GetClient()}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workgenerator").
 		// The binding's own status writes (ours) must not trigger work; a spec change, the

@@ -18,6 +18,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/placement"
+	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
+	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -121,3 +124,13 @@ func SetMemberStatus(ctx context.Context, c client.Client, mc *clusterv1beta1.Me
 	}
 	return c.Status().Update(ctx, mc)
 }
+
+// PlacementController, Scheduler and Rollout register those controllers with their default
+// options, for StartManager.
+func PlacementController(m ctrl.Manager) error { return placement.Setup(m, placement.Options{}) }
+
+// Scheduler is as PlacementController.
+func Scheduler(m ctrl.Manager) error { return scheduler.Setup(m, scheduler.Options{}) }
+
+// Rollout is as PlacementController.
+func Rollout(m ctrl.Manager) error { return rollout.Setup(m, rollout.Options{}) }

@@ -34,9 +34,6 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
-	"github.com/flotilla-dev/flotilla/internal/hub/placement"
-	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
-	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/hub/workgen"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -223,10 +220,8 @@ func BenchmarkChangeReachesMembers(b *testing.B) {
 	go func() { _ = works.Start(cacheCtx) }()
 	works.WaitForCacheSync(ctx)
 
-	placementtest.StartManager(b, fleet.Hub.Config, placement.SetupWithManager, scheduler.SetupWithManager, rollout.SetupWithManager,
-		func(mgr ctrl.Manager) error {
-			return (&workgen.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
-		})
+	placementtest.StartManager(b, fleet.Hub.Config, placementtest.PlacementController, placementtest.Scheduler, placementtest.Rollout,
+		func(mgr ctrl.Manager) error { return workgen.Setup(mgr, workgen.Options{}) })
 
 	all := intstr.FromString("100%")
 	seen.expect(strconv.Quote(round(0)), n)

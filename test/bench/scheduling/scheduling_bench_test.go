@@ -29,9 +29,6 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
-	"github.com/flotilla-dev/flotilla/internal/hub/placement"
-	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
-	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
@@ -125,7 +122,7 @@ func BenchmarkScheduleOneCRPOverManyMembers(b *testing.B) {
 	counts := &requestCounter{n: map[string]int{}}
 	cfg := rest.CopyConfig(fleet.Hub.Config)
 	cfg.WrapTransport = counts.wrap
-	placementtest.StartManager(b, cfg, placement.SetupWithManager, scheduler.SetupWithManager, rollout.SetupWithManager)
+	placementtest.StartManager(b, cfg, placementtest.PlacementController, placementtest.Scheduler, placementtest.Rollout)
 	defer func() { b.Logf("controller requests: %s", counts) }()
 
 	// Watch the bindings through an informer: polling the API server for 1,000 bindings

@@ -100,10 +100,10 @@ func BenchmarkUpdateRun1000Members3Stages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := (&updaterun.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := updaterun.Setup(mgr, updaterun.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	if err := upgradeexec.Setup(mgr, []providers.Provider{instant{images: &sync.Map{}}}, 8); err != nil {
+	if err := upgradeexec.Setup(mgr, upgradeexec.Options{Providers: []providers.Provider{instant{images: &sync.Map{}}}}); err != nil {
 		b.Fatal(err)
 	}
 	mctx, cancel := context.WithCancel(ctx)
