@@ -70,8 +70,8 @@ var controllers = []func(Env) error{
 }
 
 func setupUpgrade(env Env) error {
-	return upgrade.Setup(upgrade.Config{
-		Provider: env.Options.UpgradeProvider, MemberName: env.Name, Manager: env.Manager, Member: env.Member,
+	return upgrade.Setup(env.Manager, upgrade.Options{
+		Provider: env.Options.UpgradeProvider, MemberName: env.Name, Member: env.Member,
 		MemberClientset: env.MemberClientset, MemberConfig: env.MemberConfig, NodeDuration: env.Options.NodeUpgradeDuration,
 	})
 }
@@ -125,11 +125,7 @@ func NewManager(ctx context.Context, hubCfg, memberCfg *rest.Config, opts Option
 }
 
 func setupHeartbeat(env Env) error {
-	heartbeat := &imc.Reconciler{Hub: env.Manager.GetClient(), Member: env.MemberClientset, MemberName: env.Name}
-	if err := heartbeat.SetupWithManager(env.Manager); err != nil {
-		return err
-	}
-	return env.Manager.AddReadyzCheck("heartbeat", heartbeat.Ready)
+	return imc.Setup(env.Manager, imc.Options{Member: env.MemberClientset, MemberName: env.Name})
 }
 
 // Run runs a member agent until ctx ends.

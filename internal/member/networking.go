@@ -10,15 +10,14 @@ import (
 // setupNetworking registers the export, import and MultiClusterService controllers and
 // their agent-status report.
 func setupNetworking(env Env) error {
-	hub := env.Manager.GetClient()
-	if err := (&serviceexport.Reconciler{Hub: hub, HubNamespace: env.HubNamespace, Member: env.Member, MemberName: env.Name}).SetupWithManager(env.Manager); err != nil {
+	if err := serviceexport.Setup(env.Manager, serviceexport.Options{Member: env.Member, MemberName: env.Name}); err != nil {
 		return err
 	}
-	if err := (&serviceimport.Reconciler{Hub: hub, HubNamespace: env.HubNamespace, Member: env.Member, MemberName: env.Name}).SetupWithManager(env.Manager); err != nil {
+	if err := serviceimport.Setup(env.Manager, serviceimport.Options{Member: env.Member, MemberName: env.Name}); err != nil {
 		return err
 	}
-	if err := (&multiclusterservice.Reconciler{Hub: hub, HubNamespace: env.HubNamespace, Member: env.Member, MemberName: env.Name}).SetupWithManager(env.Manager); err != nil {
+	if err := multiclusterservice.Setup(env.Manager, multiclusterservice.Options{Member: env.Member, MemberName: env.Name}); err != nil {
 		return err
 	}
-	return (&netagents.Reconciler{Hub: hub, Member: env.Member.GetClient(), MemberName: env.Name}).SetupWithManager(env.Manager)
+	return netagents.Setup(env.Manager, netagents.Options{Member: env.Member.GetClient(), MemberName: env.Name})
 }

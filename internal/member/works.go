@@ -12,10 +12,8 @@ func setupWorkApplier(env Env) error {
 	if err != nil {
 		return err
 	}
-	return (&workapplier.Reconciler{
-		Hub: env.Manager.GetClient(), HubReader: env.Manager.GetAPIReader(),
-		Member: env.Member, Dynamic: dyn, Clientset: env.MemberClientset,
-		MemberName: env.Name, HubNamespace: env.HubNamespace,
+	return workapplier.Setup(env.Manager, workapplier.Options{
+		Member: env.Member, Dynamic: dyn, Clientset: env.MemberClientset, MemberName: env.Name,
 		ResyncPeriod: env.Options.WorkResyncPeriod,
-	}).SetupWithManager(env.Manager)
+	})
 }

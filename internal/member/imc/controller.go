@@ -49,8 +49,32 @@ type Reconciler struct {
 	lastErr       error
 }
 
-// SetupWithManager registers the controller with the agent's hub manager.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+// Options configure the heartbeat controller.
+type Options struct {
+	// Member reaches the member cluster's API server.
+	Member kubernetes.Interface
+	// MemberName is this member's name.
+	MemberName string
+	// Hub, when set, replaces the manager's client for the heartbeat's writes (tests
+	// inject failures with it).
+	Hub client.Client
+}
+
+// Setup registers the heartbeat controller with the agent's hub manager, and its readiness
+// check: the agent is ready while its heartbeats reach the hub.
+func Setup(mgr manager.Manager, opts Options) error {
+	hub := opts.Hub
+	if hub == nil {
+		hub = mgr.GetClient()
+	}
+	r := &Reconciler{Hub: hub, Member: opts.Member, MemberName: opts.MemberName}
+	if err := r.register(mgr); err != nil {
+		return err
+	}
+	return mgr.AddReadyzCheck("heartbeat", r.Ready)
+}
+
+func (r *Reconciler) register(mgr manager.Manager) error {
 	return ctrl.ControllerManagedBy(mgr).
 		Named("internalmembercluster").
 		// Only spec changes (Join, Leave, a new period) matter; the agent's own status

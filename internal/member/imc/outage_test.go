@@ -3,6 +3,9 @@ package imc_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,10 +47,26 @@ func TestHeartbeatKeepsItsPeriodAfterHubErrors(t *testing.T) {
 	}
 	g.Expect(hub.Create(ctx, record)).To(Succeed())
 
+	// The agent's readiness is read where a kubelet would: its /readyz, on a free port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	g.Expect(err).NotTo(HaveOccurred())
+	healthAddr := l.Addr().String()
+	g.Expect(l.Close()).To(Succeed())
+	ready := func() error {
+		resp, err := http.Get("http://" + healthAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz: %s", resp.Status)
+		}
+		return nil
+	}
 	mgr, err := ctrl.NewManager(fleet.Hub.Config, ctrl.Options{
 		Scheme:                 scheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
+		HealthProbeBindAddress: healthAddr,
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -68,8 +87,7 @@ func TestHeartbeatKeepsItsPeriodAfterHubErrors(t *testing.T) {
 	})
 	memberClientset, err := kubernetes.NewForConfig(fleet.Members[0].Config)
 	g.Expect(err).NotTo(HaveOccurred())
-	r := &imc.Reconciler{Hub: failing, Member: memberClientset, MemberName: member}
-	g.Expect(r.SetupWithManager(mgr)).To(Succeed())
+	g.Expect(imc.Setup(mgr, imc.Options{Hub: failing, Member: memberClientset, MemberName: member})).To(Succeed())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(mctx) }()
@@ -86,13 +104,14 @@ func TestHeartbeatKeepsItsPeriodAfterHubErrors(t *testing.T) {
 		return agent.LastReceivedHeartbeat.Time
 	}
 	g.Eventually(func(g Gomega) { lastHeartbeat(g) }, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+	g.Eventually(ready, 10*time.Second, 100*time.Millisecond).Should(Succeed())
 
 	hubDown.Store(true)
 	outage := time.Now()
 	// During the outage the agent keeps trying at its period and says it is not ready.
-	g.Eventually(func() error { return r.Ready(nil) }, 10*time.Second, 100*time.Millisecond).Should(HaveOccurred())
+	g.Eventually(func() error { return ready() }, 10*time.Second, 100*time.Millisecond).Should(HaveOccurred())
 	for time.Since(outage) < 12*time.Second {
-		g.Expect(r.Ready(nil)).To(HaveOccurred())
+		g.Expect(ready()).To(HaveOccurred())
 		time.Sleep(200 * time.Millisecond) // the outage's length, not a wait for a result
 	}
 	tries := refused.Load()
@@ -106,5 +125,5 @@ func TestHeartbeatKeepsItsPeriodAfterHubErrors(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(lastHeartbeat(g)).To(BeTemporally(">", back))
 	}, 4*time.Second, 100*time.Millisecond).Should(Succeed())
-	g.Eventually(func() error { return r.Ready(nil) }, 4*time.Second, 100*time.Millisecond).Should(Succeed())
+	g.Eventually(func() error { return ready() }, 4*time.Second, 100*time.Millisecond).Should(Succeed())
 }

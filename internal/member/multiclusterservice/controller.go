@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/member/serviceimport"
@@ -37,8 +38,22 @@ type Reconciler struct {
 	MemberName   string
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+// Options configure the multiclusterservice controller.
+type Options struct {
+	// Member is the member cluster (client and cache), added to the manager.
+	Member cluster.Cluster
+	// MemberName is this member's name; its hub namespace is fleet-member-<name>.
+	MemberName string
+}
+
+// Setup registers the multiclusterservice controller with the agent's hub manager.
+func Setup(mgr manager.Manager, opts Options) error {
+	return (&Reconciler{Hub: mgr.GetClient(), HubNamespace: clusterv1beta1.NamespaceForMember(opts.MemberName),
+		Member: opts.Member, MemberName: opts.MemberName}).register(mgr)
+}
+
+// register registers the controller.
+func (r *Reconciler) register(mgr manager.Manager) error {
 	// Changes to an import or its derived Service concern every MultiClusterService that
 	// names the import.
 	byImport := func(ctx context.Context, namespace, name string) []reconcile.Request {

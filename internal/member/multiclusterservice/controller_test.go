@@ -35,7 +35,7 @@ func TestValidAndLoadBalancerStatus(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	hub, member := nettest.Start(t, fleet, func(mgr ctrl.Manager, mc cluster.Cluster) error {
-		return (&multiclusterservice.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: nettest.MemberName}).SetupWithManager(mgr)
+		return multiclusterservice.Setup(mgr, multiclusterservice.Options{Member: mc, MemberName: nettest.MemberName})
 	})
 
 	g.Expect(member.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})).To(Succeed())

@@ -40,8 +40,20 @@ type Reconciler struct {
 	MemberName string
 }
 
-// SetupWithManager registers the controller with the agent's hub manager.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+// Options configure the networking agent-status controller.
+type Options struct {
+	// Member is the member cluster's client.
+	Member client.Client
+	// MemberName is this member's name.
+	MemberName string
+}
+
+// Setup registers the controller with the agent's hub manager.
+func Setup(mgr manager.Manager, opts Options) error {
+	return (&Reconciler{Hub: mgr.GetClient(), Member: opts.Member, MemberName: opts.MemberName}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr manager.Manager) error {
 	return builder.ControllerManagedBy(mgr).
 		Named("networking-agents").
 		For(&clusterv1beta1.InternalMemberCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{},

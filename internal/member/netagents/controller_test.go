@@ -52,7 +52,7 @@ func TestNetworkingAgentStatuses(t *testing.T) {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect((&netagents.Reconciler{Hub: mgr.GetClient(), Member: member, MemberName: "member-1"}).SetupWithManager(mgr)).To(Succeed())
+	g.Expect(netagents.Setup(mgr, netagents.Options{Member: member, MemberName: "member-1"})).To(Succeed())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(mctx) }()

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
@@ -54,9 +55,25 @@ type Reconciler struct {
 	WithdrawTimeout time.Duration
 }
 
-// SetupWithManager registers the controller: ServiceExports, Services and EndpointSlices
+// Options configure the serviceexport controller.
+type Options struct {
+	// Member is the member cluster (client and cache), added to the manager.
+	Member cluster.Cluster
+	// MemberName is this member's name; its hub namespace is fleet-member-<name>.
+	MemberName string
+	// WithdrawTimeout is how long a deleted export waits for the hub; 0 means the default.
+	WithdrawTimeout time.Duration
+}
+
+// Setup registers the serviceexport controller with the agent's hub manager.
+func Setup(mgr manager.Manager, opts Options) error {
+	return (&Reconciler{Hub: mgr.GetClient(), HubNamespace: clusterv1beta1.NamespaceForMember(opts.MemberName),
+		Member: opts.Member, MemberName: opts.MemberName, WithdrawTimeout: opts.WithdrawTimeout}).register(mgr)
+}
+
+// register registers the controller: ServiceExports, Services and EndpointSlices
 // on the member trigger it, and so do the InternalServiceExports the hub answers on.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+func (r *Reconciler) register(mgr manager.Manager) error {
 	byName := func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
 	}

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
@@ -55,8 +56,22 @@ type Reconciler struct {
 	MemberName   string
 }
 
-// SetupWithManager registers the controller.
-func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+// Options configure the serviceimport controller.
+type Options struct {
+	// Member is the member cluster (client and cache), added to the manager.
+	Member cluster.Cluster
+	// MemberName is this member's name; its hub namespace is fleet-member-<name>.
+	MemberName string
+}
+
+// Setup registers the serviceimport controller with the agent's hub manager.
+func Setup(mgr manager.Manager, opts Options) error {
+	return (&Reconciler{Hub: mgr.GetClient(), HubNamespace: clusterv1beta1.NamespaceForMember(opts.MemberName),
+		Member: opts.Member, MemberName: opts.MemberName}).register(mgr)
+}
+
+// register registers the controller.
+func (r *Reconciler) register(mgr manager.Manager) error {
 	byInternalName := func(_ context.Context, o client.Object) []reconcile.Request {
 		ns, name, ok := networkingv1alpha1.SplitInternalName(o.GetName())
 		if !ok {

@@ -34,8 +34,7 @@ const hubNamespace = nettest.HubNamespace
 func start(t *testing.T) (hub, member client.Client) {
 	t.Helper()
 	return nettest.Start(t, fleet, func(mgr ctrl.Manager, mc cluster.Cluster) error {
-		r := &serviceimport.Reconciler{Hub: mgr.GetClient(), HubNamespace: hubNamespace, Member: mc, MemberName: nettest.MemberName}
-		return r.SetupWithManager(mgr)
+		return serviceimport.Setup(mgr, serviceimport.Options{Member: mc, MemberName: nettest.MemberName})
 	})
 }
 

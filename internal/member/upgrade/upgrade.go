@@ -33,14 +33,12 @@ const ProfileInterval = 10 * time.Second
 // DefaultNodeDuration is how long the local provider takes per node.
 const DefaultNodeDuration = 2 * time.Second
 
-// Config is what Setup needs from the agent.
-type Config struct {
+// Options are what Setup needs from the agent.
+type Options struct {
 	// Provider names the member's provider; only "local" runs in the agent today.
 	Provider string
 	// MemberName is the member's name.
 	MemberName string
-	// Manager is the agent's manager (its client reaches the member's hub namespace).
-	Manager ctrl.Manager
 	// Member is the member cluster (its cache is started by Manager).
 	Member          cluster.Cluster
 	MemberClientset kubernetes.Interface
@@ -49,8 +47,9 @@ type Config struct {
 	NodeDuration time.Duration
 }
 
-// Setup registers the executor and profile publisher of the configured provider.
-func Setup(cfg Config) error {
+// Setup registers the executor and profile publisher of the configured provider with the
+// agent's manager (its client reaches the member's hub namespace).
+func Setup(mgr ctrl.Manager, cfg Options) error {
 	if cfg.Provider == "" {
 		return nil
 	}
@@ -67,18 +66,18 @@ func Setup(cfg Config) error {
 	}
 	p := &local.Provider{
 		Member: memberClient, Clientset: cfg.MemberClientset,
-		Hub: cfg.Manager.GetAPIReader(), HubWriter: cfg.Manager.GetClient(), NodeDuration: cfg.NodeDuration,
+		Hub: mgr.GetAPIReader(), HubWriter: mgr.GetClient(), NodeDuration: cfg.NodeDuration,
 	}
-	pub := &Publisher{Client: cfg.Manager.GetClient(), Provider: p, Member: providers.Member{Name: cfg.MemberName}}
+	pub := &Publisher{Client: mgr.GetClient(), Provider: p, Member: providers.Member{Name: cfg.MemberName}}
 	exec := &providers.Executor{
-		Client: cfg.Manager.GetClient(), Providers: map[string]providers.Provider{p.Name(): p},
+		Client: mgr.GetClient(), Providers: map[string]providers.Provider{p.Name(): p},
 		Published: func(ctx context.Context, _ providers.Member) { _ = pub.Publish(ctx) },
 		Name:      "upgrade-executor-" + cfg.MemberName,
 	}
-	if err := exec.SetupWithManager(cfg.Manager, 1); err != nil {
+	if err := exec.SetupWithManager(mgr, 1); err != nil {
 		return err
 	}
-	return pub.SetupWithManager(cfg.Manager, cfg.Member)
+	return pub.SetupWithManager(mgr, cfg.Member)
 }
 
 // Publisher keeps the member's MemberUpgradeProfile current.

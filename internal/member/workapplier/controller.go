@@ -76,8 +76,32 @@ type Reconciler struct {
 	created  sync.Map // UIDs of AppliedWorks this applier created, until their create event (an event that wins the race only costs one more reconcile)
 }
 
-// SetupWithManager registers the controller with the agent's manager.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the work applier.
+type Options struct {
+	// Member is the member cluster (client and cache), added to the manager.
+	Member cluster.Cluster
+	// Dynamic and Clientset reach the member's API server for arbitrary kinds and pods.
+	Dynamic   dynamic.Interface
+	Clientset kubernetes.Interface
+	// MemberName is this member's name; its hub namespace is fleet-member-<name>.
+	MemberName string
+	// ResyncPeriod, MaxBackoff, HealthPollPeriod and RetryLimiter are as the Reconciler's.
+	ResyncPeriod     time.Duration
+	MaxBackoff       time.Duration
+	HealthPollPeriod time.Duration
+	RetryLimiter     workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+// Setup registers the work applier with the agent's manager.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	return (&Reconciler{
+		Hub: mgr.GetClient(), HubReader: mgr.GetAPIReader(), HubNamespace: clusterv1beta1.NamespaceForMember(opts.MemberName),
+		Member: opts.Member, Dynamic: opts.Dynamic, Clientset: opts.Clientset, MemberName: opts.MemberName,
+		ResyncPeriod: opts.ResyncPeriod, MaxBackoff: opts.MaxBackoff, HealthPollPeriod: opts.HealthPollPeriod, RetryLimiter: opts.RetryLimiter,
+	}).register(mgr)
+}
+
+func (r *Reconciler) register(mgr ctrl.Manager) error {
 	if r.ResyncPeriod <= 0 {
 		r.ResyncPeriod = DefaultResyncPeriod
 	}

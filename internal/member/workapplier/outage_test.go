@@ -165,14 +165,12 @@ func startOutageApplier(t *testing.T, ctx context.Context, name string, memberCf
 	g.Expect(err).NotTo(HaveOccurred())
 	clientset, err := kubernetes.NewForConfig(memberCfg)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect((&workapplier.Reconciler{
-		Hub: mgr.GetClient(), HubReader: mgr.GetAPIReader(),
-		Member: memberCluster, Dynamic: dyn, Clientset: clientset,
-		MemberName: name, HubNamespace: ns,
+	g.Expect(workapplier.Setup(mgr, workapplier.Options{
+		Member: memberCluster, Dynamic: dyn, Clientset: clientset, MemberName: name,
 		ResyncPeriod: 500 * time.Millisecond, MaxBackoff: 10 * time.Minute,
 		HealthPollPeriod: 100 * time.Millisecond,
 		RetryLimiter:     workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Minute, 10*time.Minute),
-	}).SetupWithManager(mgr)).To(Succeed())
+	})).To(Succeed())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {
