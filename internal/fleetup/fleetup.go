@@ -308,14 +308,8 @@ func (f *Fleet) Stop() {
 		cancel()
 		delete(f.agents, name)
 	}
-	hubs := f.hubs
-	for _, r := range hubs {
-		r.killed = true
-	}
 	f.mu.Unlock()
-	for _, r := range hubs {
-		r.cancel()
-	}
+	f.cancelHubs()
 	if f.stopLoadBalancer != nil {
 		f.stopLoadBalancer()
 	}

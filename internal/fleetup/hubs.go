@@ -80,6 +80,14 @@ func (f *Fleet) KillHub(i int) error {
 
 // StopHubs ends every replica of the hub controllers and waits for them.
 func (f *Fleet) StopHubs() {
+	for _, r := range f.cancelHubs() {
+		<-r.done
+	}
+}
+
+// cancelHubs tells every replica of the hub controllers to end, on purpose, and returns
+// them without waiting.
+func (f *Fleet) cancelHubs() []*hubReplica {
 	f.mu.Lock()
 	hubs := f.hubs
 	for _, r := range hubs {
@@ -89,9 +97,7 @@ func (f *Fleet) StopHubs() {
 	for _, r := range hubs {
 		r.cancel()
 	}
-	for _, r := range hubs {
-		<-r.done
-	}
+	return hubs
 }
 
 // HubLeader waits until a live replica of the hub controllers leads, and returns its index.
