@@ -22,7 +22,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -79,16 +78,9 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		For(&clusterv1beta1.MemberCluster{}).
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.RoleBinding{}).
-		Watches(&clusterv1beta1.InternalMemberCluster{}, handler.EnqueueRequestsFromMapFunc(memberOfIMC)).
+		Watches(&clusterv1beta1.InternalMemberCluster{}, controllerdefaults.EnqueueByLabel(clusterv1beta1.MemberNameLabel)).
 		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
-}
-
-func memberOfIMC(_ context.Context, o client.Object) []reconcile.Request {
-	if name := o.GetLabels()[clusterv1beta1.MemberNameLabel]; name != "" {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
-	}
-	return nil
 }
 
 // Reconcile brings one member's hub objects and status up to date.

@@ -105,8 +105,8 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("clusterresourceplacement").
 		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP)).
-		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel)).
+		Watches(&placementv1beta1.ClusterResourceSnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, coalescedParent{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.crdChanged)).
@@ -120,13 +120,6 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
-	if name := o.GetLabels()[placementv1beta1.CRPTrackingLabel]; name != "" {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
-	}
-	return nil
-}
-
 // statusCoalescing is how long binding changes are gathered before a placement's status is
 // rewritten: a rollout over many members changes every binding within moments, and one
 // status write for the lot is much cheaper than one each (the status lists every member).
@@ -137,7 +130,7 @@ const statusCoalescing = 200 * time.Millisecond
 type coalescedParent struct{}
 
 func (coalescedParent) add(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	for _, req := range parentCRP(context.Background(), o) {
+	for _, req := range controllerdefaults.ByLabel(placementv1beta1.CRPTrackingLabel)(context.Background(), o) {
 		q.AddAfter(req, statusCoalescing)
 	}
 }

@@ -125,21 +125,14 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
 			}}))).
-		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&placementv1beta1.ClusterResourceBinding{}, handler.EnqueueRequestsFromMapFunc(parentCRP),
+		Watches(&placementv1beta1.ClusterResourceBinding{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
 			builder.WithPredicates(bindingSpecOrDeletion())).
 		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(r.allPlacements),
 			builder.WithPredicates(memberChangeThatMatters())).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
-}
-
-func parentCRP(_ context.Context, o client.Object) []reconcile.Request {
-	if name := o.GetLabels()[placementv1beta1.CRPTrackingLabel]; name != "" {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
-	}
-	return nil
 }
 
 func (r *Reconciler) allPlacements(ctx context.Context, _ client.Object) []reconcile.Request {

@@ -26,6 +26,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
 // strategyIndex indexes runs by the UpdateStrategy they name.
@@ -83,12 +84,7 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	byRunLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		if run := o.GetLabels()[updatesv1alpha1.RunLabel]; run != "" {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: run}}}
-		}
-		return nil
-	})
+	byRunLabel := controllerdefaults.EnqueueByLabel(updatesv1alpha1.RunLabel)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("updaterun").
 		For(&updatesv1alpha1.UpdateRun{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

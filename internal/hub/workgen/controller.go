@@ -50,18 +50,11 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		// deletion and a finalizer change (generation stays) do.
 		For(&placementv1beta1.ClusterResourceBinding{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&placementv1beta1.Work{}, handler.EnqueueRequestsFromMapFunc(bindingOfWork)).
+		Watches(&placementv1beta1.Work{}, controllerdefaults.EnqueueByLabel(placementv1beta1.ParentBindingLabel)).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfSnapshot),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
-}
-
-func bindingOfWork(_ context.Context, o client.Object) []reconcile.Request {
-	if name := o.GetLabels()[placementv1beta1.ParentBindingLabel]; name != "" {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: name}}}
-	}
-	return nil
 }
 
 // bindingsOfSnapshot wakes the bindings of a placement when one of its snapshots appears:
