@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/flotilla-dev/flotilla/internal/readyz"
 )
 
 // Cluster is one cluster of the local fleet: a kube-apiserver on a loopback port with its
@@ -81,11 +83,8 @@ func (c *Cluster) addChildren() error {
 		name: c.Name + "-apiserver", binary: c.bins.KubeAPIServer, logDir: c.logDir,
 		args: c.apiserverArgs, readyTimeout: 90 * time.Second, needs: []*child{c.etcd.child},
 		ready: func(ctx context.Context) (bool, error) {
-			body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-			if err != nil {
-				return false, err
-			}
-			return strings.TrimSpace(string(body)) == "ok", nil
+			err := readyz.Check(ctx, cs.Discovery().RESTClient(), 5*time.Second)
+			return err == nil, err
 		},
 	})
 	c.kcm = c.sup.add(&child{

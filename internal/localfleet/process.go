@@ -309,10 +309,7 @@ func (s *supervisor) watch(c *child, p *process) {
 		defer s.wg.Done()
 		if err := s.start(s.ctx, c); err != nil {
 			// A stop on purpose during the restart (a test killing it again) is no failure.
-			c.mu.Lock()
-			onPurpose := c.stops != stopsBefore
-			c.mu.Unlock()
-			if s.ctx.Err() == nil && !onPurpose {
+			if s.ctx.Err() == nil && !c.stoppedSince(stopsBefore) {
 				s.fail(fmt.Errorf("child process %s died and did not start again: %w", c.name, err))
 			}
 			return
@@ -370,10 +367,7 @@ func (s *supervisor) restartAfterNeed(c *child, p *process, need string) {
 			if !pollUntil(s.ctx, c.needsRunning) {
 				return
 			}
-			c.mu.Lock()
-			onPurpose := c.stops != stopsBefore
-			c.mu.Unlock()
-			if onPurpose || c.running() {
+			if c.stoppedSince(stopsBefore) || c.running() {
 				return // someone stopped it, or started it, in the meantime
 			}
 			if err = s.start(s.ctx, c); err == nil {
@@ -390,10 +384,7 @@ func (s *supervisor) restartAfterNeed(c *child, p *process, need string) {
 			}
 			backoff *= 2
 		}
-		c.mu.Lock()
-		onPurpose := c.stops != stopsBefore
-		c.mu.Unlock()
-		if !onPurpose {
+		if !c.stoppedSince(stopsBefore) {
 			s.fail(fmt.Errorf("child process %s died while %s was away and did not start again: %w", c.name, need, err))
 		}
 	}()
@@ -445,6 +436,13 @@ func (c *child) pid() (int, bool) {
 		return 0, false
 	}
 	return c.proc.cmd.Process.Pid, true
+}
+
+// stoppedSince says whether the child was stopped on purpose since its stop count was stops.
+func (c *child) stoppedSince(stops int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stops != stops
 }
 
 func (c *child) running() bool {

@@ -2,12 +2,13 @@ package membership
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/flotilla-dev/flotilla/internal/readyz"
 )
 
 // HearingTracker keeps eligibility.Hearing.Since up to date: the moment the hub controllers started
@@ -74,11 +75,7 @@ func (t *HearingTracker) Start(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		body, err := t.Client.Get().AbsPath("/readyz").DoRaw(pctx)
-		cancel()
-		reachable := err == nil && strings.TrimSpace(string(body)) == "ok"
-		if t.Observe(reachable, time.Now()) {
+		if t.Observe(readyz.Check(ctx, t.Client, 5*time.Second) == nil, time.Now()) {
 			log.FromContext(ctx).Info("the hub's API server answers again; member heartbeats are judged from now on")
 		}
 	}

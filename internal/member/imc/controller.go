@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/member/properties"
+	"github.com/flotilla-dev/flotilla/internal/readyz"
 )
 
 // Condition reasons the member agent reports, as KubeFleet's member agent spells them.
@@ -149,16 +149,7 @@ func (r *Reconciler) heartbeat(ctx context.Context, imc *clusterv1beta1.Internal
 // probe asks the member API server whether it is ready, bounded so a hung server cannot
 // hold up the heartbeat.
 func (r *Reconciler) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	body, err := r.Member.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-	if err != nil {
-		return err
-	}
-	if s := strings.TrimSpace(string(body)); s != "ok" {
-		return fmt.Errorf("answered %q", s)
-	}
-	return nil
+	return readyz.Check(ctx, r.Member.Discovery().RESTClient(), 5*time.Second)
 }
 
 func (r *Reconciler) reportLeft(ctx context.Context, imc *clusterv1beta1.InternalMemberCluster) error {

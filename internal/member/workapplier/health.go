@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/readyz"
 )
 
 // DefaultHealthPollPeriod is how often the applier asks its member's API server for
@@ -71,9 +72,7 @@ func (h *healthWatch) Start(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		probe, cancel := context.WithTimeout(ctx, h.period)
-		err := h.member.Discovery().RESTClient().Get().AbsPath("/readyz").Do(probe).Error()
-		cancel()
+		err := readyz.Check(ctx, h.member.Discovery().RESTClient(), h.period)
 		if ctx.Err() != nil {
 			return nil
 		}
