@@ -86,13 +86,16 @@ for n in "${todo[@]}"; do
   echo "[$i/${#todo[@]}] go build $pkg" >&2
   start=$(date +%s)
   out=$(file_of "$n")
+  # Another build (a test, a second checkout) may be writing the same tool at the same
+  # time: each writes a file of its own and renames it into place, so neither fails.
+  tmp="$dir/$out.tmp.$$"
   (cd "$(module_of "$n")" && CGO_ENABLED=0 go build -trimpath \
-    -ldflags "-s -w $version_flags" -o "$dir/$out.tmp" "$pkg")
-  mv "$dir/$out.tmp" "$dir/$out"
+    -ldflags "-s -w $version_flags" -o "$tmp" "$pkg")
+  mv -f "$tmp" "$dir/$out"
   if [ "$n" = kwok ]; then
     # kwok runs with its default stages, written out by hack/kwok/stages.
-    (cd "$(module_of kwok)" && go run ./stages > "$dir/kwok-stages.yaml.tmp")
-    mv "$dir/kwok-stages.yaml.tmp" "$dir/kwok-stages.yaml"
+    (cd "$(module_of kwok)" && go run ./stages > "$dir/kwok-stages.yaml.tmp.$$")
+    mv -f "$dir/kwok-stages.yaml.tmp.$$" "$dir/kwok-stages.yaml"
   fi
   echo "[$i/${#todo[@]}] $n built in $(( $(date +%s) - start ))s" >&2
 done

@@ -87,7 +87,7 @@ func (e *Executor) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	}
 	op := Operation{
 		Name: mu.Name, Spec: mu.Spec, StartTime: mu.Status.StartTime.Time,
-		SimulateFailure: mu.Annotations[updatesv1alpha1.SimulateFailureAnnotation] == "true",
+		Settings: updatesv1alpha1.ProviderSettings(mu.Annotations),
 	}
 	progress, err := p.Step(ctx, m, op)
 	if taken && (err != nil || !progress.Done) {

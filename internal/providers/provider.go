@@ -29,8 +29,9 @@ type Operation struct {
 	// Name is the MemberUpdate's name, which is its run's.
 	Name string
 	Spec updatesv1alpha1.MemberUpdateSpec
-	// SimulateFailure asks the provider to fail the operation (failure injection).
-	SimulateFailure bool
+	// Settings are the member's provider settings: its MemberCluster's annotations under
+	// updates.flotilla.dev/, as the orchestrator copied them onto the MemberUpdate.
+	Settings map[string]string
 	// StartTime is when the executor took the operation.
 	StartTime time.Time
 }

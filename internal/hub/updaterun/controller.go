@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
+	"maps"
 	"sync"
 	"time"
 
@@ -138,7 +140,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Running without one.
 	ref := owner(run)
 	opsDone := make(chan error, 1)
-	go func() { opsDone <- r.ensureOperations(ctx, ref, plan.Operations, facts.Operations) }()
+	go func() { opsDone <- r.ensureOperations(ctx, ref, plan.Operations, facts) }()
 	result, err := r.apply(ctx, run, plan)
 	if opsErr := <-opsDone; opsErr != nil && err == nil {
 		return ctrl.Result{}, opsErr
@@ -207,7 +209,7 @@ func (r *Reconciler) facts(ctx context.Context, run *updatesv1alpha1.UpdateRun) 
 		}
 		f.Members[mc.Name] = &MemberFacts{
 			Name: mc.Name, Group: mc.Labels[updatesv1alpha1.GroupLabel], Provider: provider,
-			SimulateFailure: mc.Annotations[updatesv1alpha1.SimulateFailureAnnotation] == "true",
+			Settings: updatesv1alpha1.ProviderSettings(mc.Annotations),
 		}
 	}
 	var profiles updatesv1alpha1.MemberUpgradeProfileList
@@ -251,49 +253,55 @@ func owner(run *updatesv1alpha1.UpdateRun) metav1.OwnerReference {
 
 // ensureOperations creates the MemberUpdates the plan asks for and the cache does not hold
 // yet, several at once: a stage of a large fleet starts many members in one step.
-func (r *Reconciler) ensureOperations(ctx context.Context, run metav1.OwnerReference, ops []Operation, have map[string]*updatesv1alpha1.MemberUpdateStatus) error {
-	var todo []Operation
+func (r *Reconciler) ensureOperations(ctx context.Context, run metav1.OwnerReference, ops []Operation, f Facts) error {
+	var todo []*updatesv1alpha1.MemberUpdate
 	for _, op := range ops {
-		if have[op.Member] == nil {
-			todo = append(todo, op)
+		if f.Operations[op.Member] == nil {
+			var settings map[string]string
+			if mf := f.Members[op.Member]; mf != nil {
+				settings = mf.Settings
+			}
+			todo = append(todo, memberUpdate(run, op, settings))
 		}
 	}
 	errs := make([]error, len(todo))
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, createParallelism)
-	for i, op := range todo {
-		wg.Add(1)
-		limit <- struct{}{}
-		go func() {
-			defer func() { <-limit; wg.Done() }()
-			errs[i] = r.ensureOperation(ctx, run, op)
-		}()
+	var g errgroup.Group
+	g.SetLimit(createParallelism)
+	for i, mu := range todo {
+		g.Go(func() error {
+			errs[i] = r.createOperation(ctx, mu)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every creation is tried; errs holds each one's outcome
 	return errors.Join(errs...)
 }
 
 // createParallelism bounds the MemberUpdates created at once.
 const createParallelism = 16
 
-func (r *Reconciler) ensureOperation(ctx context.Context, run metav1.OwnerReference, op Operation) error {
-	mu := &updatesv1alpha1.MemberUpdate{
+// memberUpdate is the MemberUpdate of one operation. It carries the member's provider
+// settings, so that a provider running inside the member, which cannot read MemberClusters,
+// sees them.
+func memberUpdate(run metav1.OwnerReference, op Operation, settings map[string]string) *updatesv1alpha1.MemberUpdate {
+	return &updatesv1alpha1.MemberUpdate{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: run.Name, Namespace: clusterv1beta1.NamespaceForMember(op.Member),
 			Labels:          map[string]string{updatesv1alpha1.RunLabel: run.Name, updatesv1alpha1.MemberLabel: op.Member},
+			Annotations:     maps.Clone(settings),
 			OwnerReferences: []metav1.OwnerReference{run},
 		},
 		Spec: op.Spec,
 	}
-	if op.SimulateFailure {
-		mu.Annotations = map[string]string{updatesv1alpha1.SimulateFailureAnnotation: "true"}
-	}
+}
+
+func (r *Reconciler) createOperation(ctx context.Context, mu *updatesv1alpha1.MemberUpdate) error {
 	err := r.Client.Create(ctx, mu)
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("creating the MemberUpdate of %s: %w", op.Member, err)
+		return fmt.Errorf("creating the MemberUpdate of %s: %w", mu.Labels[updatesv1alpha1.MemberLabel], err)
 	}
 	return nil
 }

@@ -24,8 +24,9 @@ type MemberFacts struct {
 	Name     string
 	Group    string // the updates.flotilla.dev/group label
 	Provider string // the updates.flotilla.dev/provider annotation
-	// SimulateFailure is the updates.flotilla.dev/simulate-failure annotation.
-	SimulateFailure bool
+	// Settings are the MemberCluster's annotations under updates.flotilla.dev/: the
+	// provider's per-member settings, which every MemberUpdate of the member carries.
+	Settings map[string]string
 	// Profile is the provider's MemberUpgradeProfile, or nil.
 	Profile *updatesv1alpha1.MemberUpgradeProfileStatus
 }
@@ -47,9 +48,8 @@ type Facts struct {
 
 // Operation is a MemberUpdate the reconciler must make sure exists.
 type Operation struct {
-	Member          string
-	Spec            updatesv1alpha1.MemberUpdateSpec
-	SimulateFailure bool
+	Member string
+	Spec   updatesv1alpha1.MemberUpdateSpec
 }
 
 // GateToEnsure is a Gate the reconciler must make sure exists.
@@ -357,7 +357,7 @@ func (m *machine) observeOperations() {
 				m.passOver(ms, t.pending)
 				return
 			}
-			m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec, SimulateFailure: mf.SimulateFailure})
+			m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec})
 			return
 		}
 		ms.Message = op.Message
@@ -677,7 +677,7 @@ func (m *machine) startMember(ms *updatesv1alpha1.MemberStatus) {
 	default:
 		m.begin(&ms.Status)
 		ms.Operation = m.run.Name
-		m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec, SimulateFailure: mf.SimulateFailure})
+		m.plan.Operations = append(m.plan.Operations, Operation{Member: ms.Name, Spec: t.spec})
 	}
 }
 

@@ -629,12 +629,3 @@ func TestMemberGoneWhileRunningIsPending(t *testing.T) {
 		t.Fatalf("operations %v for a member that is gone", s.ops())
 	}
 }
-
-func TestFailureInjectionIsCarried(t *testing.T) {
-	m := member("c1", "canary")
-	m.SimulateFailure = true
-	s := newSim(t, twoStages(), m).start()
-	if !s.plan.Operations[0].SimulateFailure {
-		t.Fatal("the simulate-failure annotation was not carried to the operation")
-	}
-}

@@ -10,6 +10,7 @@ package workapplier
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"sync"
 	"time"
 
@@ -202,18 +203,15 @@ func (r *Reconciler) applyAll(ctx context.Context, manifests []manifest, aw *pla
 		}
 	}
 	for _, wave := range inWaves(manifests) {
-		sem := make(chan struct{}, waveParallelism)
-		var wg sync.WaitGroup
+		var g errgroup.Group
+		g.SetLimit(waveParallelism)
 		for _, m := range wave {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
+			g.Go(func() error {
 				results[m.ordinal] = a.process(ctx, m, aw, s)
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		_ = g.Wait() // each manifest's outcome is in results
 	}
 	return results
 }

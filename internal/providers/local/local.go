@@ -158,7 +158,7 @@ func (p *Provider) nodes(ctx context.Context) ([]corev1.Node, error) {
 // Step does the next piece of the operation: the control plane first, then one node at a
 // time.
 func (p *Provider) Step(ctx context.Context, m providers.Member, op providers.Operation) (providers.Progress, error) {
-	if op.SimulateFailure {
+	if op.Settings[updatesv1alpha1.SimulateFailureAnnotation] == "true" {
 		return providers.Progress{}, providers.Failf("simulated failure: the MemberCluster %s has the annotation %s=true; remove it and start a new run",
 			m.Name, updatesv1alpha1.SimulateFailureAnnotation)
 	}

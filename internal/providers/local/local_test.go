@@ -193,7 +193,7 @@ func TestProfileAndNodeImageUpgradeWithDisruptionBudget(t *testing.T) {
 	g.Expect(status.NodePools[1].KubernetesVersion).To(Equal("v1.36.1"))
 
 	// Failure injection.
-	_, err = p.Step(ctx, me, providers.Operation{Name: "x", Spec: full.Spec, SimulateFailure: true})
+	_, err = p.Step(ctx, me, providers.Operation{Name: "x", Spec: full.Spec, Settings: map[string]string{u.SimulateFailureAnnotation: "true"}})
 	f, ok := providers.IsFailure(err)
 	g.Expect(ok).To(BeTrue())
 	g.Expect(f.Message).To(ContainSubstring("simulated failure: the MemberCluster member-1 has the annotation updates.flotilla.dev/simulate-failure=true"))
