@@ -18,9 +18,11 @@ tools: ## Build the pinned etcd, kube-apiserver, kube-controller-manager and con
 	hack/build-tools.sh
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code and CRDs from the API types.
+generate: ## Regenerate deepcopy code, apply configurations and CRDs from the API types.
 	hack/build-tools.sh controller-gen
 	$(CONTROLLER_GEN) object paths=./api/...
+	rm -rf api/*/*/applyconfiguration
+	$(CONTROLLER_GEN) applyconfiguration paths=./api/...
 	rm -f config/crd/bases/*.yaml
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
 

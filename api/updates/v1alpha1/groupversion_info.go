@@ -4,6 +4,7 @@
 // Kubernetes Fleet Manager update runs.
 //
 // +kubebuilder:object:generate=true
+// +kubebuilder:ac:generate=true
 // +groupName=updates.flotilla.dev
 package v1alpha1
 
@@ -15,6 +16,9 @@ import (
 var (
 	// GroupVersion is the API group and version of this package.
 	GroupVersion = schema.GroupVersion{Group: "updates.flotilla.dev", Version: "v1alpha1"}
+
+	// SchemeGroupVersion is GroupVersion under the name generated apply configurations use.
+	SchemeGroupVersion = GroupVersion
 
 	// SchemeBuilder registers the kinds of this package with a runtime.Scheme.
 	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}

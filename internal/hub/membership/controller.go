@@ -17,6 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -26,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	clusterac "github.com/flotilla-dev/flotilla/api/cluster/v1beta1/applyconfiguration/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
@@ -141,17 +145,22 @@ func (r *Reconciler) ensureFinalizerAndLabel(ctx context.Context, mc *clusterv1b
 	return r.Client.Patch(ctx, mc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
-// ensureMemberObjects creates or updates the namespace, RoleBinding and IMC, and removes the
-// per-member Role of older hubs.
+// fieldOwner is the field manager of the objects this controller applies.
+const fieldOwner = "flotilla-membership"
+
+// ensureMemberObjects applies the namespace, RoleBinding and IMC, and removes the per-member
+// Role of older hubs.
 func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1.MemberCluster) (*clusterv1beta1.InternalMemberCluster, error) {
 	ns := clusterv1beta1.NamespaceForMember(mc.Name)
 	labels := map[string]string{clusterv1beta1.MemberNameLabel: mc.Name}
+	ref, err := controllerdefaults.ControllerRef(mc, r.Client.Scheme())
+	if err != nil {
+		return nil, err
+	}
 
-	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, namespace, func() error {
-		mergeLabels(&namespace.ObjectMeta, labels)
-		return controllerutil.SetControllerReference(mc, namespace, r.Client.Scheme())
-	}); err != nil {
+	namespace := &corev1.Namespace{}
+	if err := controllerdefaults.Apply(ctx, r.Client, fieldOwner,
+		corev1ac.Namespace(ns).WithLabels(labels).WithOwnerReferences(ref), namespace); err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", ns, err)
 	}
 	if namespace.DeletionTimestamp != nil {
@@ -159,21 +168,20 @@ func (r *Reconciler) ensureMemberObjects(ctx context.Context, mc *clusterv1beta1
 	}
 
 	problem := identityProblem(mc.Spec.Identity)
-	if err := r.ensureBinding(ctx, mc, ns, labels, problem == ""); err != nil {
+	if err := r.ensureBinding(ctx, mc, ns, labels, ref, problem == ""); err != nil {
 		return nil, err
 	}
 	if err := r.removeLegacyRole(ctx, mc, ns); err != nil {
 		return nil, err
 	}
 
-	imc := &clusterv1beta1.InternalMemberCluster{ObjectMeta: metav1.ObjectMeta{Name: mc.Name, Namespace: ns}}
-	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, imc, func() error {
-		mergeLabels(&imc.ObjectMeta, labels)
-		imc.Spec.State = clusterv1beta1.ClusterStateJoin
-		imc.Spec.HeartbeatPeriodSeconds = heartbeatPeriod(mc)
-		return controllerutil.SetControllerReference(mc, imc, r.Client.Scheme())
-	}); err != nil {
-		return nil, fmt.Errorf("internalmembercluster %s/%s: %w", ns, imc.Name, err)
+	imc := &clusterv1beta1.InternalMemberCluster{}
+	if err := controllerdefaults.Apply(ctx, r.Client, fieldOwner,
+		clusterac.InternalMemberCluster(mc.Name, ns).WithLabels(labels).WithOwnerReferences(ref).
+			WithSpec(clusterac.InternalMemberClusterSpec().
+				WithState(clusterv1beta1.ClusterStateJoin).
+				WithHeartbeatPeriodSeconds(heartbeatPeriod(mc))), imc); err != nil {
+		return nil, fmt.Errorf("internalmembercluster %s/%s: %w", ns, mc.Name, err)
 	}
 	if problem != "" {
 		return imc, identityError(problem)
@@ -193,40 +201,35 @@ func (e identityError) Error() string { return string(e) }
 //
 // A RoleBinding's roleRef cannot change. A binding written by an older hub refers to the
 // per-member Role fleet-role-<name>; it is deleted and made again with the new roleRef.
-func (r *Reconciler) ensureBinding(ctx context.Context, mc *clusterv1beta1.MemberCluster, ns string, labels map[string]string, bindIdentity bool) error {
+func (r *Reconciler) ensureBinding(ctx context.Context, mc *clusterv1beta1.MemberCluster, ns string, labels map[string]string,
+	ref *metav1ac.OwnerReferenceApplyConfiguration, bindIdentity bool) error {
 	name := clusterv1beta1.RoleBindingForMember(mc.Name)
-	fill := func(b *rbacv1.RoleBinding) error {
-		mergeLabels(&b.ObjectMeta, labels)
-		b.RoleRef = agentRoleRef()
-		b.Subjects = nil
-		if bindIdentity && mc.Spec.Identity.Name != "" {
-			b.Subjects = []rbacv1.Subject{mc.Spec.Identity}
+	role := agentRoleRef()
+	want := rbacv1ac.RoleBinding(name, ns).WithLabels(labels).WithOwnerReferences(ref).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(role.APIGroup).WithKind(role.Kind).WithName(role.Name))
+	if id := mc.Spec.Identity; bindIdentity && id.Name != "" {
+		subject := rbacv1ac.Subject().WithKind(id.Kind).WithName(id.Name)
+		if id.APIGroup != "" {
+			subject.WithAPIGroup(id.APIGroup)
 		}
-		return controllerutil.SetControllerReference(mc, b, r.Client.Scheme())
+		if id.Namespace != "" {
+			subject.WithNamespace(id.Namespace)
+		}
+		want.WithSubjects(subject)
 	}
 	binding := &rbacv1.RoleBinding{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, binding)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("rolebinding %s/%s: %w", ns, name, err)
 	}
-	if err == nil && binding.RoleRef != agentRoleRef() {
+	if err == nil && binding.RoleRef != role {
 		log.FromContext(ctx).Info("replacing a member's RoleBinding with one to the fixed agent ClusterRole",
 			"member", mc.Name, "oldRoleRef", binding.RoleRef.Kind+"/"+binding.RoleRef.Name)
 		if err := r.Client.Delete(ctx, binding, client.Preconditions{UID: &binding.UID}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("rolebinding %s/%s: replacing the binding to %s: %w", ns, name, binding.RoleRef.Name, err)
 		}
-		// The cache may still hold the old binding: create the new one directly.
-		fresh := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-		if err := fill(fresh); err != nil {
-			return err
-		}
-		if err := r.Client.Create(ctx, fresh); err != nil {
-			return fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, name, err)
-		}
-		return nil
 	}
-	binding = &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, binding, func() error { return fill(binding) }); err != nil {
+	if err := controllerdefaults.Apply(ctx, r.Client, fieldOwner, want, nil); err != nil {
 		return fmt.Errorf("rolebinding %s/%s for spec.identity: %w", ns, name, err)
 	}
 	return nil
@@ -408,15 +411,6 @@ func heartbeatPeriod(mc *clusterv1beta1.MemberCluster) int32 {
 		return mc.Spec.HeartbeatPeriodSeconds
 	}
 	return 60
-}
-
-func mergeLabels(m *metav1.ObjectMeta, labels map[string]string) {
-	if m.Labels == nil {
-		m.Labels = map[string]string{}
-	}
-	for k, v := range labels {
-		m.Labels[k] = v
-	}
 }
 
 // now is the time by Clock, or by the real clock when Clock is nil.

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,12 +49,7 @@ func TestJoinErrorBranches(t *testing.T) {
 	}{
 		{
 			name: "the member namespace cannot be created", mc: member(agent),
-			funcs: interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-				if _, ok := obj.(*corev1.Namespace); ok {
-					return refused
-				}
-				return c.Create(ctx, obj, opts...)
-			}},
+			funcs:   interceptor.Funcs{Apply: refuseApply("Namespace", refused)},
 			wantErr: true, wantInMsg: "namespace " + ns + ": namespaces \"" + ns + "\" is forbidden",
 		},
 		{
@@ -70,12 +66,7 @@ func TestJoinErrorBranches(t *testing.T) {
 		},
 		{
 			name: "the RoleBinding cannot be written", mc: member(agent),
-			funcs: interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-				if _, ok := obj.(*rbacv1.RoleBinding); ok {
-					return apierrors.NewServiceUnavailable("the hub is overloaded")
-				}
-				return c.Create(ctx, obj, opts...)
-			}},
+			funcs:   interceptor.Funcs{Apply: refuseApply("RoleBinding", apierrors.NewServiceUnavailable("the hub is overloaded"))},
 			wantErr: true, wantInMsg: "the hub is overloaded",
 		},
 	}
@@ -119,5 +110,15 @@ func TestJoinErrorBranches(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// refuseApply fails the server-side apply of objects of one kind with err.
+func refuseApply(kind string, err error) func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+	return func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+		if u, ok := obj.(interface{ GetKind() string }); ok && u.GetKind() == kind {
+			return err
+		}
+		return c.Apply(ctx, obj, opts...)
 	}
 }

@@ -32,6 +32,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	networkingac "github.com/flotilla-dev/flotilla/api/networking/v1alpha1/applyconfiguration/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
@@ -248,25 +249,26 @@ func (r *Reconciler) reportOnExport(ctx context.Context, e *networkingv1alpha1.I
 	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, e, client.MergeFrom(before)))
 }
 
+// fieldOwner is the field manager of the objects this controller applies.
+const fieldOwner = "flotilla-networking"
+
+// writeImport applies a member's InternalServiceImport when the cache shows it differs: at
+// thousands of members, an apply that changes nothing still costs a request.
 func (r *Reconciler) writeImport(ctx context.Context, ns string, svc types.NamespacedName, existing *networkingv1alpha1.InternalServiceImport, spec networkingv1alpha1.InternalServiceImportSpec) error {
-	if existing == nil {
-		imp := &networkingv1alpha1.InternalServiceImport{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: networkingv1alpha1.InternalName(svc.Namespace, svc.Name)},
-			Spec:       spec,
-		}
-		err := r.Client.Create(ctx, imp)
-		if apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
-			// The cache is behind, or the member's namespace is going; the watch brings us back.
-			return nil
-		}
-		return err
-	}
-	if equality.Semantic.DeepEqual(existing.Spec, spec) {
+	if existing != nil && equality.Semantic.DeepEqual(existing.Spec, spec) {
 		return nil
 	}
-	updated := existing.DeepCopy()
-	updated.Spec = spec
-	return client.IgnoreNotFound(r.Client.Update(ctx, updated))
+	ac, err := controllerdefaults.Convert[networkingac.InternalServiceImportSpecApplyConfiguration](spec)
+	if err != nil {
+		return err
+	}
+	err = controllerdefaults.Apply(ctx, r.Client, fieldOwner,
+		networkingac.InternalServiceImport(networkingv1alpha1.InternalName(svc.Namespace, svc.Name), ns).WithSpec(ac), nil)
+	if apierrors.IsNotFound(err) {
+		// The member's namespace is going; the watch brings us back.
+		return nil
+	}
+	return err
 }
 
 func (r *Reconciler) deleteImports(ctx context.Context, svc types.NamespacedName, imports []networkingv1alpha1.InternalServiceImport) error {
@@ -300,25 +302,23 @@ func (r *Reconciler) writeHubServiceImport(ctx context.Context, svc types.Namesp
 	si := &mcsv1beta1.ServiceImport{}
 	err := r.Client.Get(ctx, svc, si)
 	switch {
-	case apierrors.IsNotFound(err):
-		si = &mcsv1beta1.ServiceImport{
+	case err != nil && !apierrors.IsNotFound(err):
+		return err
+	case err == nil && si.Labels[networkingv1alpha1.ManagedByLabel] != networkingv1alpha1.ManagedBy:
+		// Someone else's ServiceImport: leave it alone.
+		return nil
+	case err != nil || !equality.Semantic.DeepEqual(si.Spec, want):
+		applied := &mcsv1beta1.ServiceImport{
+			TypeMeta: metav1.TypeMeta{APIVersion: mcsv1beta1.GroupVersion.String(), Kind: "ServiceImport"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name,
 				Labels: map[string]string{networkingv1alpha1.ManagedByLabel: networkingv1alpha1.ManagedBy}},
 			Spec: want,
 		}
-		if err := r.Client.Create(ctx, si); err != nil {
-			return client.IgnoreAlreadyExists(err)
-		}
-	case err != nil:
-		return err
-	case si.Labels[networkingv1alpha1.ManagedByLabel] != networkingv1alpha1.ManagedBy:
-		// Someone else's ServiceImport: leave it alone.
-		return nil
-	case !equality.Semantic.DeepEqual(si.Spec, want):
-		si.Spec = want
-		if err := r.Client.Update(ctx, si); err != nil {
+		if err := controllerdefaults.ApplyObject(ctx, r.Client, fieldOwner, applied); err != nil {
 			return err
 		}
+		applied.Status = si.Status
+		si = applied
 	}
 	before := si.DeepCopy()
 	si.Status.Clusters = nil

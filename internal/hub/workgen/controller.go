@@ -27,6 +27,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	placementac "github.com/flotilla-dev/flotilla/api/placement/v1beta1/applyconfiguration/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
@@ -229,28 +230,33 @@ func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placement
 	return out, nil
 }
 
+// fieldOwner is the field manager of the Works this controller applies.
+const fieldOwner = "flotilla-workgen"
+
 func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, name, crp, index string,
 	snap *placementv1beta1.ClusterResourceSnapshot) (*placementv1beta1.Work, error) {
-	manifests := make([]placementv1beta1.Manifest, len(snap.Spec.SelectedResources))
+	manifests := make([]*placementac.ManifestApplyConfiguration, len(snap.Spec.SelectedResources))
 	for i, res := range snap.Spec.SelectedResources {
+		manifests[i] = placementac.Manifest()
 		manifests[i].Raw = res.Raw
 	}
-	w := &placementv1beta1.Work{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, w, func() error {
-		if w.Labels == nil {
-			w.Labels = map[string]string{}
+	spec := placementac.WorkSpec().WithWorkload(placementac.WorkloadTemplate().WithManifests(manifests...))
+	if b.Spec.ApplyStrategy != nil {
+		strategy, err := controllerdefaults.Convert[placementac.ApplyStrategyApplyConfiguration](b.Spec.ApplyStrategy)
+		if err != nil {
+			return nil, err
 		}
-		w.Labels[placementv1beta1.CRPTrackingLabel] = crp
-		w.Labels[placementv1beta1.ParentBindingLabel] = b.Name
-		w.Labels[placementv1beta1.ParentResourceSnapshotIndexLabel] = index
-		if w.Annotations == nil {
-			w.Annotations = map[string]string{}
-		}
-		w.Annotations[placementv1beta1.ParentResourceSnapshotNameAnnotation] = b.Spec.ResourceSnapshotName
-		w.Spec.Workload.Manifests = manifests
-		w.Spec.ApplyStrategy = b.Spec.ApplyStrategy.DeepCopy()
-		return nil
-	})
+		spec.WithApplyStrategy(strategy)
+	}
+	w := &placementv1beta1.Work{}
+	err := controllerdefaults.Apply(ctx, r.Client, fieldOwner, placementac.Work(name, ns).
+		WithLabels(map[string]string{
+			placementv1beta1.CRPTrackingLabel:                 crp,
+			placementv1beta1.ParentBindingLabel:               b.Name,
+			placementv1beta1.ParentResourceSnapshotIndexLabel: index,
+		}).
+		WithAnnotations(map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}).
+		WithSpec(spec), w)
 	return w, err
 }
 

@@ -31,6 +31,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
+	networkingac "github.com/flotilla-dev/flotilla/api/networking/v1alpha1/applyconfiguration/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 )
 
@@ -169,30 +170,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{}, r.writeStatus(ctx, before, se)
 }
 
-// write creates or updates the InternalServiceExport with spec and returns it.
+// fieldOwner is the field manager of the InternalServiceExports this controller applies.
+const fieldOwner = "flotilla-serviceexport"
+
+// write applies the InternalServiceExport with spec, when the hub's copy differs, and returns
+// it.
 func (r *Reconciler) write(ctx context.Context, spec networkingv1alpha1.InternalServiceExportSpec) (*networkingv1alpha1.InternalServiceExport, error) {
 	key := client.ObjectKey{Namespace: r.HubNamespace, Name: networkingv1alpha1.InternalName(spec.ServiceNamespace, spec.ServiceName)}
 	ise := &networkingv1alpha1.InternalServiceExport{}
 	err := r.Hub.Get(ctx, key, ise)
-	if apierrors.IsNotFound(err) {
-		ise = &networkingv1alpha1.InternalServiceExport{
-			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
-			Spec:       spec,
-		}
-		if err := r.Hub.Create(ctx, ise); err != nil {
-			return nil, fmt.Errorf("writing the export to the hub: %w", err)
-		}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if err == nil && equality.Semantic.DeepEqual(ise.Spec, spec) {
 		return ise, nil
 	}
+	ac, err := controllerdefaults.Convert[networkingac.InternalServiceExportSpecApplyConfiguration](spec)
 	if err != nil {
 		return nil, err
 	}
-	if equality.Semantic.DeepEqual(ise.Spec, spec) {
-		return ise, nil
-	}
-	ise.Spec = spec
-	if err := r.Hub.Update(ctx, ise); err != nil {
-		return nil, fmt.Errorf("updating the export on the hub: %w", err)
+	if err := controllerdefaults.Apply(ctx, r.Hub, fieldOwner, networkingac.InternalServiceExport(key.Name, key.Namespace).WithSpec(ac), ise); err != nil {
+		return nil, fmt.Errorf("writing the export to the hub: %w", err)
 	}
 	return ise, nil
 }

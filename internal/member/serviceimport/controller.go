@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strconv"
 
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -26,7 +28,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -230,66 +234,62 @@ func (r *Reconciler) ensureDerivedService(ctx context.Context, imp *networkingv1
 		}
 		return nil, fmt.Errorf("recreating Service %s/%s for the new import type %s", svc.Namespace, name, imp.Spec.Type)
 	}
-	want := svc.DeepCopy()
-	if !exists {
-		want = &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: imp.Spec.ServiceNamespace, Name: name}}
-		if headless {
-			want.Spec.ClusterIP = corev1.ClusterIPNone
+	affinity := imp.Spec.SessionAffinity
+	if affinity == "" {
+		affinity = corev1.ServiceAffinityNone
+	}
+	spec := corev1ac.ServiceSpec().WithSessionAffinity(affinity)
+	if headless {
+		spec.WithClusterIP(corev1.ClusterIPNone)
+	}
+	if cfg := imp.Spec.SessionAffinityConfig; cfg != nil {
+		ac, err := controllerdefaults.Convert[corev1ac.SessionAffinityConfigApplyConfiguration](cfg)
+		if err != nil {
+			return nil, err
 		}
+		spec.WithSessionAffinityConfig(ac)
 	}
-	if want.Labels == nil {
-		want.Labels = map[string]string{}
+	if p := imp.Spec.InternalTrafficPolicy; p != nil {
+		spec.WithInternalTrafficPolicy(*p)
 	}
-	if want.Annotations == nil {
-		want.Annotations = map[string]string{}
+	if d := imp.Spec.TrafficDistribution; d != nil {
+		spec.WithTrafficDistribution(*d)
 	}
-	want.Labels[networkingv1alpha1.ManagedByLabel] = networkingv1alpha1.ManagedBy
-	want.Labels[mcsv1beta1.LabelServiceName] = imp.Spec.ServiceName
-	want.Annotations[networkingv1alpha1.DerivedServiceFor] = imp.Spec.ServiceName
-	want.Spec.Selector = nil
-	want.Spec.SessionAffinity = imp.Spec.SessionAffinity
-	if want.Spec.SessionAffinity == "" {
-		want.Spec.SessionAffinity = corev1.ServiceAffinityNone
-	}
-	want.Spec.SessionAffinityConfig = imp.Spec.SessionAffinityConfig
-	want.Spec.InternalTrafficPolicy = imp.Spec.InternalTrafficPolicy
-	want.Spec.TrafficDistribution = imp.Spec.TrafficDistribution
-	want.Spec.Ports = nil
 	for _, p := range imp.Spec.Ports {
-		sp := corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, AppProtocol: p.AppProtocol, Port: p.Port, TargetPort: intstr.FromInt32(p.Port)}
-		if sp.Protocol == "" {
-			sp.Protocol = corev1.ProtocolTCP
+		protocol := p.Protocol
+		if protocol == "" {
+			protocol = corev1.ProtocolTCP
 		}
-		want.Spec.Ports = append(want.Spec.Ports, sp)
+		port := corev1ac.ServicePort().WithProtocol(protocol).WithPort(p.Port).WithTargetPort(intstr.FromInt32(p.Port))
+		if p.Name != "" {
+			port.WithName(p.Name)
+		}
+		if p.AppProtocol != nil {
+			port.WithAppProtocol(*p.AppProtocol)
+		}
+		spec.WithPorts(port)
 	}
 	if loadBalanced && !headless {
-		want.Spec.Type = corev1.ServiceTypeLoadBalancer
 		// The load balancer reaches the endpoints directly; no node ports are needed.
-		want.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
-		if want.Spec.ExternalTrafficPolicy == "" {
-			want.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
-		}
+		spec.WithType(corev1.ServiceTypeLoadBalancer).WithAllocateLoadBalancerNodePorts(false)
 	} else {
-		want.Spec.Type = corev1.ServiceTypeClusterIP
-		want.Spec.AllocateLoadBalancerNodePorts = nil
-		want.Spec.ExternalTrafficPolicy = ""
-		want.Spec.HealthCheckNodePort = 0
-		want.Spec.LoadBalancerClass = nil
+		spec.WithType(corev1.ServiceTypeClusterIP)
 	}
-	if !exists {
-		if err := c.Create(ctx, want); err != nil {
-			return nil, fmt.Errorf("creating the derived Service %s/%s: %w", want.Namespace, name, err)
-		}
-		return want, nil
+	out := &corev1.Service{}
+	if err := controllerdefaults.Apply(ctx, c, fieldOwner, corev1ac.Service(name, imp.Spec.ServiceNamespace).
+		WithLabels(map[string]string{
+			networkingv1alpha1.ManagedByLabel: networkingv1alpha1.ManagedBy,
+			mcsv1beta1.LabelServiceName:       imp.Spec.ServiceName,
+		}).
+		WithAnnotations(map[string]string{networkingv1alpha1.DerivedServiceFor: imp.Spec.ServiceName}).
+		WithSpec(spec), out); err != nil {
+		return nil, fmt.Errorf("applying the derived Service %s/%s: %w", imp.Spec.ServiceNamespace, name, err)
 	}
-	if equality.Semantic.DeepEqual(svc.Spec, want.Spec) && equality.Semantic.DeepEqual(svc.ObjectMeta, want.ObjectMeta) {
-		return svc, nil
-	}
-	if err := c.Update(ctx, want); err != nil {
-		return nil, fmt.Errorf("updating the derived Service %s/%s: %w", want.Namespace, name, err)
-	}
-	return want, nil
+	return out, nil
 }
+
+// fieldOwner is the field manager of the objects this controller applies.
+const fieldOwner = "flotilla-serviceimport"
 
 func (r *Reconciler) ensureServiceImport(ctx context.Context, imp *networkingv1alpha1.InternalServiceImport) error {
 	c := r.Member.GetClient()
@@ -302,50 +302,43 @@ func (r *Reconciler) ensureServiceImport(ctx context.Context, imp *networkingv1a
 	if exists && si.Labels[networkingv1alpha1.ManagedByLabel] != networkingv1alpha1.ManagedBy {
 		return fmt.Errorf("ServiceImport %s/%s exists and was not made by Flotilla; leaving it alone", si.Namespace, si.Name)
 	}
-	want := si.DeepCopy()
-	if !exists {
-		want = &mcsv1beta1.ServiceImport{ObjectMeta: metav1.ObjectMeta{Namespace: imp.Spec.ServiceNamespace, Name: imp.Spec.ServiceName}}
+	// mcs-api ships no apply configurations: the ServiceImport is applied from the typed
+	// object, with the fields Flotilla owns.
+	want := &mcsv1beta1.ServiceImport{
+		TypeMeta:   metav1.TypeMeta{APIVersion: mcsv1beta1.GroupVersion.String(), Kind: "ServiceImport"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: imp.Spec.ServiceNamespace, Name: imp.Spec.ServiceName},
+		Spec: mcsv1beta1.ServiceImportSpec{
+			Ports: imp.Spec.Ports, IPs: imp.Status.IPs, Type: imp.Spec.Type, SessionAffinity: imp.Spec.SessionAffinity,
+			SessionAffinityConfig: imp.Spec.SessionAffinityConfig, IPFamilies: imp.Spec.IPFamilies,
+			InternalTrafficPolicy: imp.Spec.InternalTrafficPolicy, TrafficDistribution: imp.Spec.TrafficDistribution,
+		},
 	}
 	// The exported labels and annotations go on the ServiceImport, as KEP-1645 says.
-	want.Labels = map[string]string{}
-	for k, v := range imp.Spec.Labels {
-		want.Labels[k] = v
+	want.Labels = maps.Clone(imp.Spec.Labels)
+	if want.Labels == nil {
+		want.Labels = map[string]string{}
 	}
 	want.Labels[networkingv1alpha1.ManagedByLabel] = networkingv1alpha1.ManagedBy
-	want.Annotations = nil
-	if len(imp.Spec.Annotations) > 0 {
-		want.Annotations = map[string]string{}
-		for k, v := range imp.Spec.Annotations {
-			want.Annotations[k] = v
-		}
-	}
-	want.Spec = mcsv1beta1.ServiceImportSpec{
-		Ports: imp.Spec.Ports, IPs: imp.Status.IPs, Type: imp.Spec.Type, SessionAffinity: imp.Spec.SessionAffinity,
-		SessionAffinityConfig: imp.Spec.SessionAffinityConfig, IPFamilies: imp.Spec.IPFamilies,
-		InternalTrafficPolicy: imp.Spec.InternalTrafficPolicy, TrafficDistribution: imp.Spec.TrafficDistribution,
-	}
+	want.Annotations = maps.Clone(imp.Spec.Annotations)
 	if want.Spec.Ports == nil {
 		want.Spec.Ports = []mcsv1beta1.ServicePort{}
 	}
-	if !exists {
-		if err := c.Create(ctx, want); err != nil {
-			return fmt.Errorf("creating ServiceImport %s/%s: %w", want.Namespace, want.Name, err)
-		}
-	} else if !equality.Semantic.DeepEqual(si.Spec, want.Spec) || !equality.Semantic.DeepEqual(si.Labels, want.Labels) || !equality.Semantic.DeepEqual(si.Annotations, want.Annotations) {
-		if err := c.Update(ctx, want); err != nil {
-			return fmt.Errorf("updating ServiceImport %s/%s: %w", want.Namespace, want.Name, err)
-		}
+	if err := controllerdefaults.ApplyObject(ctx, c, fieldOwner, want); err != nil {
+		return fmt.Errorf("applying ServiceImport %s/%s: %w", want.Namespace, want.Name, err)
 	}
-	before := want.DeepCopy()
-	want.Status.Clusters = nil
+	status := mcsv1beta1.ServiceImportStatus{EndpointSliceObjects: mcsv1beta1.EndpointSliceObjectsPresent}
 	for _, cl := range imp.Spec.Clusters {
-		want.Status.Clusters = append(want.Status.Clusters, mcsv1beta1.ClusterStatus{Cluster: cl})
+		status.Clusters = append(status.Clusters, mcsv1beta1.ClusterStatus{Cluster: cl})
 	}
-	want.Status.EndpointSliceObjects = mcsv1beta1.EndpointSliceObjectsPresent
-	if equality.Semantic.DeepEqual(before.Status, want.Status) {
+	if exists && equality.Semantic.DeepEqual(si.Status, status) {
 		return nil
 	}
-	return c.Status().Patch(ctx, want, client.MergeFrom(before))
+	// The patch is computed from the status read before the apply (empty for a new import),
+	// so clusters that left are removed.
+	before := &mcsv1beta1.ServiceImport{ObjectMeta: metav1.ObjectMeta{Namespace: want.Namespace, Name: want.Name}, Status: si.Status}
+	after := before.DeepCopy()
+	after.Status = status
+	return c.Status().Patch(ctx, after, client.MergeFrom(before))
 }
 
 // ensureSlices makes the member's imported EndpointSlices match the import: one set per
@@ -358,57 +351,50 @@ func (r *Reconciler) ensureSlices(ctx context.Context, imp *networkingv1alpha1.I
 	}); err != nil {
 		return err
 	}
-	want := map[string]*discoveryv1.EndpointSlice{}
+	want := map[string]*discoveryv1ac.EndpointSliceApplyConfiguration{}
+	addressTypes := map[string]discoveryv1.AddressType{}
+	// The derived Service owns the slices, for garbage collection only.
+	ref := metav1ac.OwnerReference().WithAPIVersion("v1").WithKind("Service").WithName(svc.Name).WithUID(svc.UID)
 	for _, ce := range imp.Spec.Endpoints {
 		for i, s := range ce.EndpointSlices {
-			es := &discoveryv1.EndpointSlice{
-				ObjectMeta: metav1.ObjectMeta{
-					Namespace: imp.Spec.ServiceNamespace, Name: sliceName(svc.Name, ce.Cluster, i),
-					Labels: map[string]string{
-						mcsv1beta1.LabelServiceName:   imp.Spec.ServiceName,
-						mcsv1beta1.LabelSourceCluster: ce.Cluster,
-						discoveryv1.LabelServiceName:  svc.Name,
-						discoveryv1.LabelManagedBy:    networkingv1alpha1.ManagedBy,
-					},
-					Annotations: map[string]string{networkingv1alpha1.WeightAnnotation: strconv.Itoa(int(ce.Weight))},
-					OwnerReferences: []metav1.OwnerReference{{
-						APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID,
-					}},
-				},
-				AddressType: s.AddressType,
-				Ports:       s.Ports,
+			name := sliceName(svc.Name, ce.Cluster, i)
+			es := discoveryv1ac.EndpointSlice(name, imp.Spec.ServiceNamespace).
+				WithLabels(map[string]string{
+					mcsv1beta1.LabelServiceName:   imp.Spec.ServiceName,
+					mcsv1beta1.LabelSourceCluster: ce.Cluster,
+					discoveryv1.LabelServiceName:  svc.Name,
+					discoveryv1.LabelManagedBy:    networkingv1alpha1.ManagedBy,
+				}).
+				WithAnnotations(map[string]string{networkingv1alpha1.WeightAnnotation: strconv.Itoa(int(ce.Weight))}).
+				WithOwnerReferences(ref).
+				WithAddressType(s.AddressType)
+			for _, p := range s.Ports {
+				port, err := controllerdefaults.Convert[discoveryv1ac.EndpointPortApplyConfiguration](p)
+				if err != nil {
+					return err
+				}
+				es.WithPorts(port)
 			}
 			for _, ep := range s.Endpoints {
-				es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{
-					Addresses: ep.Addresses, Hostname: ep.Hostname,
-					Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-				})
+				e := discoveryv1ac.Endpoint().WithAddresses(ep.Addresses...).
+					WithConditions(discoveryv1ac.EndpointConditions().WithReady(true))
+				if ep.Hostname != nil {
+					e.WithHostname(*ep.Hostname)
+				}
+				es.WithEndpoints(e)
 			}
-			want[es.Name] = es
+			want[name] = es
+			addressTypes[name] = s.AddressType
 		}
 	}
 	var errs []error
 	for i := range have.Items {
 		old := &have.Items[i]
-		w, ok := want[old.Name]
-		if !ok {
+		// A slice that is no longer wanted goes, and so does one whose addressType (which
+		// is immutable) changed: it is made again below.
+		if t, ok := addressTypes[old.Name]; !ok || t != old.AddressType {
 			errs = append(errs, client.IgnoreNotFound(c.Delete(ctx, old)))
-			continue
 		}
-		delete(want, old.Name)
-		if equality.Semantic.DeepEqual(old.Labels, w.Labels) && equality.Semantic.DeepEqual(old.Annotations, w.Annotations) &&
-			equality.Semantic.DeepEqual(old.OwnerReferences, w.OwnerReferences) && old.AddressType == w.AddressType &&
-			equality.Semantic.DeepEqual(old.Ports, w.Ports) && equality.Semantic.DeepEqual(old.Endpoints, w.Endpoints) {
-			continue
-		}
-		if old.AddressType != w.AddressType {
-			// addressType is immutable.
-			errs = append(errs, client.IgnoreNotFound(c.Delete(ctx, old)))
-			want[w.Name] = w
-			continue
-		}
-		w.ResourceVersion = old.ResourceVersion
-		errs = append(errs, c.Update(ctx, w))
 	}
 	names := make([]string, 0, len(want))
 	for n := range want {
@@ -416,7 +402,7 @@ func (r *Reconciler) ensureSlices(ctx context.Context, imp *networkingv1alpha1.I
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		errs = append(errs, client.IgnoreAlreadyExists(c.Create(ctx, want[n])))
+		errs = append(errs, controllerdefaults.Apply(ctx, c, fieldOwner, want[n], nil))
 	}
 	return errors.Join(errs...)
 }
