@@ -39,8 +39,10 @@ type Executor struct {
 	Name string
 }
 
-// SetupWithManager registers the executor.
-func (e *Executor) SetupWithManager(mgr ctrl.Manager, workers int) error {
+// Register adds the executor to mgr as a controller of MemberUpdates, with workers at once.
+// It is called by the Setup of the package that runs it (upgradeexec in the hub, upgrade in
+// the agent).
+func (e *Executor) Register(mgr ctrl.Manager, workers int) error {
 	if e.MemberOf == nil {
 		e.MemberOf = MemberFromNamespace
 	}

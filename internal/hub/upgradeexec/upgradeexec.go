@@ -65,7 +65,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client: c, Providers: byName, MemberOf: memberOf, Name: "hub-upgrade-executor",
 		Published: func(ctx context.Context, m providers.Member) { _, _ = pub.publish(ctx, m.Name) },
 	}
-	if err := exec.SetupWithManager(mgr, workers); err != nil {
+	if err := exec.Register(mgr, workers); err != nil {
 		return err
 	}
 	hasProvider := predicate.NewPredicateFuncs(func(o client.Object) bool {

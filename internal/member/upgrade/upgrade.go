@@ -74,10 +74,10 @@ func Setup(mgr ctrl.Manager, cfg Options) error {
 		Published: func(ctx context.Context, _ providers.Member) { _ = pub.Publish(ctx) },
 		Name:      "upgrade-executor-" + cfg.MemberName,
 	}
-	if err := exec.SetupWithManager(mgr, 1); err != nil {
+	if err := exec.Register(mgr, 1); err != nil {
 		return err
 	}
-	return pub.SetupWithManager(mgr, cfg.Member)
+	return pub.register(mgr, cfg.Member)
 }
 
 // Publisher keeps the member's MemberUpgradeProfile current.
@@ -92,8 +92,8 @@ func (p *Publisher) Publish(ctx context.Context) error {
 	return providers.PublishProfile(ctx, p.Client, p.Provider, p.Member, time.Now())
 }
 
-// SetupWithManager publishes on start, on every node change, and every ProfileInterval.
-func (p *Publisher) SetupWithManager(mgr ctrl.Manager, member cluster.Cluster) error {
+// register publishes on start, on every node change, and every ProfileInterval.
+func (p *Publisher) register(mgr ctrl.Manager, member cluster.Cluster) error {
 	one := handler.TypedEnqueueRequestsFromMapFunc(func(context.Context, *corev1.Node) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: p.Member.Name}}}
 	})
