@@ -25,6 +25,7 @@ generate: ## Regenerate deepcopy code, apply configurations and CRDs from the AP
 	$(CONTROLLER_GEN) applyconfiguration paths=./api/...
 	rm -f config/crd/bases/*.yaml
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
+	go run ./hack/crdversions config/crd/bases
 
 .PHONY: verify
 verify: generate ## Fail when generated files are stale, the code is not gofmt'ed, or vet complains.
