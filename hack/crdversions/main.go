@@ -27,6 +27,10 @@ var servedAlso = map[string][]string{
 	"placement.kubernetes-fleet.io/ClusterSchedulingPolicySnapshot": {"v1"},
 	"placement.kubernetes-fleet.io/Work":                            {"v1"},
 	"placement.kubernetes-fleet.io/AppliedWork":                     {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourceOverride":         {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ClusterResourceOverrideSnapshot": {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ResourceOverride":                {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ResourceOverrideSnapshot":        {"v1", "v1alpha1"},
 }
 
 func main() {
@@ -128,4 +132,3 @@ func deepCopy(m map[string]any) (map[string]any, error) {
 	var out map[string]any
 	return out, yaml.Unmarshal(data, &out)
 }
-

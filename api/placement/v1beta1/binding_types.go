@@ -67,6 +67,16 @@ type ResourceBindingSpec struct {
 	// ApplyStrategy is the placement's apply strategy, copied by the rollout.
 	// +optional
 	ApplyStrategy *ApplyStrategy `json:"applyStrategy,omitempty"`
+
+	// ClusterResourceOverrideSnapshots are the ClusterResourceOverride snapshots that apply
+	// on this member, sorted; set by the rollout.
+	// +optional
+	ClusterResourceOverrideSnapshots []string `json:"clusterResourceOverrideSnapshots,omitempty"`
+
+	// ResourceOverrideSnapshots are the ResourceOverride snapshots that apply on this member,
+	// sorted; set by the rollout.
+	// +optional
+	ResourceOverrideSnapshots []NamespacedName `json:"resourceOverrideSnapshots,omitempty"`
 }
 
 // ResourceBindingStatus is what happened on the member.

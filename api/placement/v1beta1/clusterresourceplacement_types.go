@@ -525,6 +525,15 @@ type ResourcePlacementStatus struct {
 	// +optional
 	ObservedResourceIndex string `json:"observedResourceIndex,omitempty"`
 
+	// ApplicableClusterResourceOverrides are the ClusterResourceOverride snapshots applied
+	// on the member.
+	// +optional
+	ApplicableClusterResourceOverrides []string `json:"applicableClusterResourceOverrides,omitempty"`
+
+	// ApplicableResourceOverrides are the ResourceOverride snapshots applied on the member.
+	// +optional
+	ApplicableResourceOverrides []NamespacedName `json:"applicableResourceOverrides,omitempty"`
+
 	// FailedPlacements are up to 100 objects that failed to apply or are not available.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional

@@ -49,6 +49,11 @@ const (
 	// ParentBindingLabel names the binding a Work was generated from.
 	ParentBindingLabel = fleetPrefix + "parent-resource-binding"
 
+	// OverrideTrackingLabel on an override snapshot names its override.
+	OverrideTrackingLabel = fleetPrefix + "parent-resource-override"
+	// OverrideIndexLabel on an override snapshot is its index, from 0.
+	OverrideIndexLabel = fleetPrefix + "override-index"
+
 	// ParentResourceSnapshotIndexLabel is the resource index a Work was generated from.
 	ParentResourceSnapshotIndexLabel = fleetPrefix + "parent-resource-snapshot-index"
 
@@ -99,4 +104,9 @@ func SubWorkName(crp string, subindex int) string { return fmt.Sprintf("%s-%d", 
 func BindingName(crp, member string) string {
 	sum := sha256.Sum256([]byte(crp + "/" + member))
 	return fmt.Sprintf("%s-%s-%s", crp, member, hex.EncodeToString(sum[:4]))
+}
+
+// OverrideSnapshotName is the name of an override's snapshot at index: <override>-<index>.
+func OverrideSnapshotName(override string, index int) string {
+	return fmt.Sprintf("%s-%d", override, index)
 }

@@ -34,6 +34,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ClusterDecisionApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceBinding"):
 		return &placementv1beta1.ClusterResourceBindingApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverride"):
+		return &placementv1beta1.ClusterResourceOverrideApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverrideSnapshot"):
+		return &placementv1beta1.ClusterResourceOverrideSnapshotApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverrideSnapshotSpec"):
+		return &placementv1beta1.ClusterResourceOverrideSnapshotSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverrideSpec"):
+		return &placementv1beta1.ClusterResourceOverrideSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacement"):
 		return &placementv1beta1.ClusterResourcePlacementApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacementSpec"):
@@ -62,14 +70,24 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.DriftedResourcePlacementApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("FailedResourcePlacement"):
 		return &placementv1beta1.FailedResourcePlacementApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("JSONPatchOverride"):
+		return &placementv1beta1.JSONPatchOverrideApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Manifest"):
 		return &placementv1beta1.ManifestApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ManifestCondition"):
 		return &placementv1beta1.ManifestConditionApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("NamespacedName"):
+		return &placementv1beta1.NamespacedNameApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("OverridePolicy"):
+		return &placementv1beta1.OverridePolicyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("OverrideRule"):
+		return &placementv1beta1.OverrideRuleApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PatchDetail"):
 		return &placementv1beta1.PatchDetailApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PlacementPolicy"):
 		return &placementv1beta1.PlacementPolicyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("PlacementRef"):
+		return &placementv1beta1.PlacementRefApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PreferredClusterSelector"):
 		return &placementv1beta1.PreferredClusterSelectorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PropertySelector"):
@@ -86,8 +104,18 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ResourceContentApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceIdentifier"):
 		return &placementv1beta1.ResourceIdentifierApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverride"):
+		return &placementv1beta1.ResourceOverrideApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverrideSnapshot"):
+		return &placementv1beta1.ResourceOverrideSnapshotApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverrideSnapshotSpec"):
+		return &placementv1beta1.ResourceOverrideSnapshotSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverrideSpec"):
+		return &placementv1beta1.ResourceOverrideSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourcePlacementStatus"):
 		return &placementv1beta1.ResourcePlacementStatusApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceSelector"):
+		return &placementv1beta1.ResourceSelectorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceSnapshotSpec"):
 		return &placementv1beta1.ResourceSnapshotSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceSnapshotStatus"):

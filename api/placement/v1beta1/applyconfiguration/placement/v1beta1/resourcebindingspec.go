@@ -23,6 +23,12 @@ type ResourceBindingSpecApplyConfiguration struct {
 	ClusterDecision *ClusterDecisionApplyConfiguration `json:"clusterDecision,omitempty"`
 	// ApplyStrategy is the placement's apply strategy, copied by the rollout.
 	ApplyStrategy *ApplyStrategyApplyConfiguration `json:"applyStrategy,omitempty"`
+	// ClusterResourceOverrideSnapshots are the ClusterResourceOverride snapshots that apply
+	// on this member, sorted; set by the rollout.
+	ClusterResourceOverrideSnapshots []string `json:"clusterResourceOverrideSnapshots,omitempty"`
+	// ResourceOverrideSnapshots are the ResourceOverride snapshots that apply on this member,
+	// sorted; set by the rollout.
+	ResourceOverrideSnapshots []NamespacedNameApplyConfiguration `json:"resourceOverrideSnapshots,omitempty"`
 }
 
 // ResourceBindingSpecApplyConfiguration constructs a declarative configuration of the ResourceBindingSpec type for use with
@@ -76,5 +82,28 @@ func (b *ResourceBindingSpecApplyConfiguration) WithClusterDecision(value *Clust
 // If called multiple times, the ApplyStrategy field is set to the value of the last call.
 func (b *ResourceBindingSpecApplyConfiguration) WithApplyStrategy(value *ApplyStrategyApplyConfiguration) *ResourceBindingSpecApplyConfiguration {
 	b.ApplyStrategy = value
+	return b
+}
+
+// WithClusterResourceOverrideSnapshots adds the given value to the ClusterResourceOverrideSnapshots field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ClusterResourceOverrideSnapshots field.
+func (b *ResourceBindingSpecApplyConfiguration) WithClusterResourceOverrideSnapshots(values ...string) *ResourceBindingSpecApplyConfiguration {
+	for i := range values {
+		b.ClusterResourceOverrideSnapshots = append(b.ClusterResourceOverrideSnapshots, values[i])
+	}
+	return b
+}
+
+// WithResourceOverrideSnapshots adds the given value to the ResourceOverrideSnapshots field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ResourceOverrideSnapshots field.
+func (b *ResourceBindingSpecApplyConfiguration) WithResourceOverrideSnapshots(values ...*NamespacedNameApplyConfiguration) *ResourceBindingSpecApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithResourceOverrideSnapshots")
+		}
+		b.ResourceOverrideSnapshots = append(b.ResourceOverrideSnapshots, *values[i])
+	}
 	return b
 }

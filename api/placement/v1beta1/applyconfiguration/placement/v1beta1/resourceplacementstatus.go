@@ -15,6 +15,11 @@ type ResourcePlacementStatusApplyConfiguration struct {
 	ClusterName *string `json:"clusterName,omitempty"`
 	// ObservedResourceIndex is the resource snapshot index the member's binding points to.
 	ObservedResourceIndex *string `json:"observedResourceIndex,omitempty"`
+	// ApplicableClusterResourceOverrides are the ClusterResourceOverride snapshots applied
+	// on the member.
+	ApplicableClusterResourceOverrides []string `json:"applicableClusterResourceOverrides,omitempty"`
+	// ApplicableResourceOverrides are the ResourceOverride snapshots applied on the member.
+	ApplicableResourceOverrides []NamespacedNameApplyConfiguration `json:"applicableResourceOverrides,omitempty"`
 	// FailedPlacements are up to 100 objects that failed to apply or are not available.
 	FailedPlacements []FailedResourcePlacementApplyConfiguration `json:"failedPlacements,omitempty"`
 	// DriftedPlacements are up to 100 objects changed on the member after they were applied.
@@ -45,6 +50,29 @@ func (b *ResourcePlacementStatusApplyConfiguration) WithClusterName(value string
 // If called multiple times, the ObservedResourceIndex field is set to the value of the last call.
 func (b *ResourcePlacementStatusApplyConfiguration) WithObservedResourceIndex(value string) *ResourcePlacementStatusApplyConfiguration {
 	b.ObservedResourceIndex = &value
+	return b
+}
+
+// WithApplicableClusterResourceOverrides adds the given value to the ApplicableClusterResourceOverrides field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ApplicableClusterResourceOverrides field.
+func (b *ResourcePlacementStatusApplyConfiguration) WithApplicableClusterResourceOverrides(values ...string) *ResourcePlacementStatusApplyConfiguration {
+	for i := range values {
+		b.ApplicableClusterResourceOverrides = append(b.ApplicableClusterResourceOverrides, values[i])
+	}
+	return b
+}
+
+// WithApplicableResourceOverrides adds the given value to the ApplicableResourceOverrides field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ApplicableResourceOverrides field.
+func (b *ResourcePlacementStatusApplyConfiguration) WithApplicableResourceOverrides(values ...*NamespacedNameApplyConfiguration) *ResourcePlacementStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithApplicableResourceOverrides")
+		}
+		b.ApplicableResourceOverrides = append(b.ApplicableResourceOverrides, *values[i])
+	}
 	return b
 }
 
