@@ -5,6 +5,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
+	"github.com/flotilla-dev/flotilla/internal/hub/overridesnapshot"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
@@ -29,6 +30,7 @@ func setupPlacement(env Env) error {
 		func(e Env) error { return placement.Setup(e.Manager, placement.Options{}) },
 		func(e Env) error { return scheduler.Setup(e.Manager, scheduler.Options{Hearing: hearing}) },
 		func(e Env) error { return rollout.Setup(e.Manager, rollout.Options{}) },
+		func(e Env) error { return overridesnapshot.Setup(e.Manager, overridesnapshot.Options{}) },
 	} {
 		if err := setup(env); err != nil {
 			return err

@@ -115,6 +115,8 @@ func buildStatus(in statusInput) placementv1beta1.ClusterResourcePlacementStatus
 		if b.Spec.ResourceSnapshotName != "" {
 			ps.ObservedResourceIndex = indexOfSnapshotName(crp.Name, b.Spec.ResourceSnapshotName)
 		}
+		ps.ApplicableClusterResourceOverrides = b.Spec.ClusterResourceOverrideSnapshots
+		ps.ApplicableResourceOverrides = b.Spec.ResourceOverrideSnapshots
 		prev := oldPerCluster[b.Spec.TargetCluster]
 		keep := func(c metav1.Condition) metav1.Condition {
 			c.ObservedGeneration = gen
@@ -233,7 +235,10 @@ func aggregate(s stage, statuses []placementv1beta1.ResourcePlacementStatus, mem
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, s.okReason
 		// One reason shared by every member (for example NoOverrideSpecified) is kept.
-		if len(trueReasons) == 1 {
+		if s.member == placementv1beta1.ResourceOverriddenConditionType && trueReasons[placementv1beta1.OverriddenSucceededReason] > 0 {
+			// Some cluster got overrides: the placement is overridden.
+			c.Reason = placementv1beta1.OverriddenSucceededReason
+		} else if len(trueReasons) == 1 {
 			for r := range trueReasons {
 				if s.member != placementv1beta1.ResourceOverriddenConditionType || r == placementv1beta1.OverrideNotSpecifiedReason || r == placementv1beta1.OverriddenSucceededReason {
 					c.Reason = r

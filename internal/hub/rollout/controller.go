@@ -116,12 +116,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 }
 
 func (r *Reconciler) register(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	return watchOverrides(ctrl.NewControllerManagedBy(mgr).
 		Named("rollout").
 		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel)).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
-			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})), r.Client).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
 }
@@ -150,8 +150,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
-	as := crp.Spec.Strategy.ApplyStrategy.Defaulted()
-	plan := MakePlan(bindings.Items, latest.Name, as, crp.Spec.Strategy.RollingUpdate, r.now())
+	overrides, err := r.overridesFor(ctx, crp.Name, latest, bindings.Items)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	t := Target{Snapshot: latest.Name, Strategy: crp.Spec.Strategy.ApplyStrategy.Defaulted(), Overrides: overrides}
+	plan := MakePlan(bindings.Items, t, crp.Spec.Strategy.RollingUpdate, r.now())
 
 	var jobs []func(context.Context) error
 	changed := map[string]bool{}
@@ -160,7 +164,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		if r.recentlyPointed(b, latest.Name) {
 			continue
 		}
-		jobs = append(jobs, r.pointAtLatest(b, latest.Name, as))
+		jobs = append(jobs, r.pointAtLatest(b, t))
 	}
 	for _, b := range plan.Delete {
 		jobs = append(jobs, func(ctx context.Context) error {
@@ -178,8 +182,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			continue
 		}
 		why := plan.Waiting[b.Name]
-		if needsConditions(b, latest.Name, as, why) && !r.alreadyWritten(b, conditionsMessage(b, latest.Name, as, why)) {
-			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, latest.Name, as, why) })
+		if needsConditions(b, t, why) && !r.alreadyWritten(b, conditionsMessage(b, t, why)) {
+			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, t, why) })
 		}
 	}
 	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
@@ -189,29 +193,37 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // pointAtLatest binds a binding to the latest snapshot and records RolloutStarted.
-func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy) func(context.Context) error {
+func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, t Target) func(context.Context) error {
 	return func(ctx context.Context) error {
 		nb := b.DeepCopy()
 		patch := client.MergeFrom(b.DeepCopy())
 		nb.Spec.State = placementv1beta1.BindingStateBound
-		nb.Spec.ResourceSnapshotName = latest
-		nb.Spec.ApplyStrategy = as.DeepCopy()
+		nb.Spec.ResourceSnapshotName = t.Snapshot
+		nb.Spec.ApplyStrategy = t.Strategy.DeepCopy()
+		ov := t.Overrides[b.Spec.TargetCluster]
+		nb.Spec.ClusterResourceOverrideSnapshots = ov.Cluster
+		nb.Spec.ResourceOverrideSnapshots = ov.Namespaced
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
-			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, latest, client.IgnoreNotFound(err))
+			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, t.Snapshot, client.IgnoreNotFound(err))
 		}
-		r.rememberPointed(b.Name, latest)
-		return r.setConditions(ctx, nb, latest, as, "")
+		r.rememberPointed(b.Name, t.Snapshot)
+		return r.setConditions(ctx, nb, t, "")
 	}
 }
 
 // desiredConditions are the conditions the rollout owns on a binding: RolloutStarted, and
-// Overridden (overrides are not supported yet, so a started rollout has none).
-func desiredConditions(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) []metav1.Condition {
-	if b.Spec.State == placementv1beta1.BindingStateBound && upToDate(b, latest, as) {
-		return []metav1.Condition{
-			{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionTrue,
-				Reason: placementv1beta1.RolloutStartedReason, ObservedGeneration: b.Generation,
-				Message: "the binding points at the latest resource snapshot " + latest},
+// Overridden when no override applies (the work generator, which applies overrides, sets
+// Overridden otherwise).
+func desiredConditions(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) []metav1.Condition {
+	latest := t.Snapshot
+	if b.Spec.State == placementv1beta1.BindingStateBound && upToDate(b, t) {
+		started := metav1.Condition{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionTrue,
+			Reason: placementv1beta1.RolloutStartedReason, ObservedGeneration: b.Generation,
+			Message: "the binding points at the latest resource snapshot " + latest}
+		if !t.Overrides[b.Spec.TargetCluster].None() {
+			return []metav1.Condition{started}
+		}
+		return []metav1.Condition{started,
 			{Type: string(placementv1beta1.ResourceOverriddenConditionType), Status: metav1.ConditionTrue,
 				Reason: placementv1beta1.OverrideNotSpecifiedReason, ObservedGeneration: b.Generation,
 				Message: "no override is specified"},
@@ -225,12 +237,12 @@ func desiredConditions(b *placementv1beta1.ClusterResourceBinding, latest string
 		Message: "the rollout of resource snapshot " + latest + " has not reached this cluster: " + waiting}}
 }
 
-func conditionsMessage(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) string {
-	return desiredConditions(b, latest, as, waiting)[0].Message
+func conditionsMessage(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) string {
+	return desiredConditions(b, t, waiting)[0].Message
 }
 
-func needsConditions(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) bool {
-	for _, want := range desiredConditions(b, latest, as, waiting) {
+func needsConditions(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) bool {
+	for _, want := range desiredConditions(b, t, waiting) {
 		have := meta.FindStatusCondition(b.Status.Conditions, want.Type)
 		if have == nil || have.Status != want.Status || have.Reason != want.Reason || have.ObservedGeneration != want.ObservedGeneration || have.Message != want.Message {
 			return true
@@ -241,7 +253,7 @@ func needsConditions(b *placementv1beta1.ClusterResourceBinding, latest string, 
 
 // setConditions writes the rollout's conditions, retrying on conflicts with the work
 // generator, which writes the others.
-func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy, waiting string) error {
+func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) error {
 	cur := b.DeepCopy()
 	first := true
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
@@ -251,10 +263,10 @@ func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.Clus
 			}
 		}
 		first = false
-		for _, c := range desiredConditions(cur, latest, as, waiting) {
+		for _, c := range desiredConditions(cur, t, waiting) {
 			meta.SetStatusCondition(&cur.Status.Conditions, c)
 		}
-		if cur.Spec.State != placementv1beta1.BindingStateBound || !upToDate(cur, latest, as) {
+		if cur.Spec.State != placementv1beta1.BindingStateBound || !upToDate(cur, t) {
 			meta.RemoveStatusCondition(&cur.Status.Conditions, string(placementv1beta1.ResourceOverriddenConditionType))
 		}
 		err := r.Client.Status().Update(ctx, cur)
@@ -262,7 +274,7 @@ func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.Clus
 			return nil
 		}
 		if err == nil {
-			r.wrote(cur, conditionsMessage(cur, latest, as, waiting))
+			r.wrote(cur, conditionsMessage(cur, t, waiting))
 		}
 		return err
 	})

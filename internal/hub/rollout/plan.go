@@ -7,6 +7,7 @@ package rollout
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -91,13 +92,39 @@ func ready(b *placementv1beta1.ClusterResourceBinding, period time.Duration, now
 	return true, 0
 }
 
-// upToDate says whether a Bound binding holds the latest snapshot and apply strategy.
-func upToDate(b *placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy) bool {
-	return b.Spec.ResourceSnapshotName == latest && applyStrategyEqual(b.Spec.ApplyStrategy, as)
+// Target is what every Bound binding of a placement should hold.
+type Target struct {
+	// Snapshot is the latest master resource snapshot.
+	Snapshot string
+	// Strategy is the placement's apply strategy, defaulted.
+	Strategy *placementv1beta1.ApplyStrategy
+	// Overrides are the override snapshots that apply, by target cluster; a cluster not
+	// listed gets none.
+	Overrides map[string]Overrides
+}
+
+// Overrides are the override snapshots a binding records.
+type Overrides struct {
+	Cluster    []string
+	Namespaced []placementv1beta1.NamespacedName
+}
+
+// None says there are no overrides.
+func (o Overrides) None() bool { return len(o.Cluster) == 0 && len(o.Namespaced) == 0 }
+
+func (o Overrides) equal(b *placementv1beta1.ClusterResourceBinding) bool {
+	return slices.Equal(o.Cluster, b.Spec.ClusterResourceOverrideSnapshots) && slices.Equal(o.Namespaced, b.Spec.ResourceOverrideSnapshots)
+}
+
+// upToDate says whether a Bound binding holds the latest snapshot, apply strategy and
+// overrides.
+func upToDate(b *placementv1beta1.ClusterResourceBinding, t Target) bool {
+	return b.Spec.ResourceSnapshotName == t.Snapshot && applyStrategyEqual(b.Spec.ApplyStrategy, t.Strategy) &&
+		t.Overrides[b.Spec.TargetCluster].equal(b)
 }
 
 // MakePlan decides one rollout step. bindings are all of the placement's bindings.
-func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, latest string, as *placementv1beta1.ApplyStrategy,
+func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
 	ru *placementv1beta1.RollingUpdateConfig, now time.Time) Plan {
 	p := Plan{Waiting: map[string]string{}}
 	var scheduled, boundStale, unscheduled []*placementv1beta1.ClusterResourceBinding
@@ -133,7 +160,7 @@ func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, latest string,
 			if ok {
 				available++
 			}
-			if !upToDate(b, latest, as) {
+			if !upToDate(b, t) {
 				boundStale = append(boundStale, b)
 			}
 		case placementv1beta1.BindingStateUnscheduled:

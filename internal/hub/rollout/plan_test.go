@@ -67,7 +67,7 @@ func TestFirstRolloutBindsEverythingAtOnce(t *testing.T) {
 	for _, c := range []string{"a", "b", "c", "d"} {
 		bs = append(bs, binding(c, placementv1beta1.BindingStateScheduled))
 	}
-	p := MakePlan(bs, "p-0-snapshot", nil, nil, now)
+	p := MakePlan(bs, Target{Snapshot: "p-0-snapshot"}, nil, now)
 	// Nothing holds the placement yet: 4 wanted + 25% surge (1) leaves room for all 4.
 	eq(t, "bind", names(p.Bind), []string{"a", "b", "c", "d"})
 }
@@ -78,7 +78,7 @@ func TestUpdateRespectsMaxUnavailable(t *testing.T) {
 		bs = append(bs, binding(c, placementv1beta1.BindingStateBound, available))
 	}
 	// 25% of 8 is 2 at a time.
-	p := MakePlan(bs, "p-1-snapshot", nil, nil, now)
+	p := MakePlan(bs, Target{Snapshot: "p-1-snapshot"}, nil, now)
 	eq(t, "update", names(p.Update), []string{"a", "b"})
 	if len(p.Waiting) != 6 {
 		t.Fatalf("waiting: %v", p.Waiting)
@@ -86,11 +86,11 @@ func TestUpdateRespectsMaxUnavailable(t *testing.T) {
 	// a and b updated but not yet available again: nothing more moves.
 	bs[0] = binding("a", placementv1beta1.BindingStateBound, at("p-1-snapshot"))
 	bs[1] = binding("b", placementv1beta1.BindingStateBound, at("p-1-snapshot"))
-	p = MakePlan(bs, "p-1-snapshot", nil, nil, now)
+	p = MakePlan(bs, Target{Snapshot: "p-1-snapshot"}, nil, now)
 	eq(t, "update", names(p.Update), nil)
 	// An explicit maxUnavailable of 4 lets 2 more through.
 	four := intstr.FromInt32(4)
-	p = MakePlan(bs, "p-1-snapshot", nil, &placementv1beta1.RollingUpdateConfig{MaxUnavailable: &four}, now)
+	p = MakePlan(bs, Target{Snapshot: "p-1-snapshot"}, &placementv1beta1.RollingUpdateConfig{MaxUnavailable: &four}, now)
 	eq(t, "update", names(p.Update), []string{"c", "d"})
 }
 
@@ -101,7 +101,7 @@ func TestUnavailableBindingsUpdateFreely(t *testing.T) {
 		binding("c", placementv1beta1.BindingStateBound, available),
 		binding("d", placementv1beta1.BindingStateBound, available),
 	}
-	p := MakePlan(bs, "p-1-snapshot", nil, nil, now)
+	p := MakePlan(bs, Target{Snapshot: "p-1-snapshot"}, nil, now)
 	// a and b are not available, so updating them costs nothing; c and d wait: with 2 of 4
 	// available and maxUnavailable 1, none of them may go.
 	eq(t, "update", names(p.Update), []string{"a", "b"})
@@ -120,7 +120,7 @@ func TestUntrackableCountsAfterUnavailablePeriod(t *testing.T) {
 	if ok, _ := ready(&bs[1], 30*time.Second, now); !ok {
 		t.Fatal("b has been available for longer than the period")
 	}
-	p := MakePlan(bs, "p-0-snapshot", nil, ru, now)
+	p := MakePlan(bs, Target{Snapshot: "p-0-snapshot"}, ru, now)
 	if p.RecheckAfter != 20*time.Second {
 		t.Fatalf("recheck after %v, want 20s", p.RecheckAfter)
 	}
@@ -137,11 +137,11 @@ func TestSurgeAndUnscheduledRemoval(t *testing.T) {
 		binding("e", placementv1beta1.BindingStateBound, available),
 	}
 	zero := intstr.FromInt32(0)
-	p := MakePlan(bs, "p-0-snapshot", nil, &placementv1beta1.RollingUpdateConfig{MaxSurge: &zero}, now)
+	p := MakePlan(bs, Target{Snapshot: "p-0-snapshot"}, &placementv1beta1.RollingUpdateConfig{MaxSurge: &zero}, now)
 	// 4 wanted, 4 hold it (a, c, d, e): no surge room for b yet; 4 available, at least 3
 	// must stay: a may go.
 	eq(t, "bind", names(p.Bind), nil)
 	eq(t, "delete", names(p.Delete), []string{"a"})
-	p = MakePlan(bs[1:], "p-0-snapshot", nil, &placementv1beta1.RollingUpdateConfig{MaxSurge: &zero}, now)
+	p = MakePlan(bs[1:], Target{Snapshot: "p-0-snapshot"}, &placementv1beta1.RollingUpdateConfig{MaxSurge: &zero}, now)
 	eq(t, "bind", names(p.Bind), []string{"b"})
 }

@@ -149,3 +149,11 @@ func whenUnsatisfiable(c placementv1beta1.TopologySpreadConstraint) placementv1b
 	}
 	return c.WhenUnsatisfiable
 }
+
+// TermMatches says whether a member matches a cluster selector term's label and property
+// selectors, for the other hub packages that select members the way placement policies do
+// (overrides).
+func TermMatches(t *placementv1beta1.ClusterSelectorTerm, mc *clusterv1beta1.MemberCluster) bool {
+	ok, _ := termMatches(t, mc)
+	return ok
+}

@@ -151,16 +151,22 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 		crp = snapshots[0].Labels[placementv1beta1.CRPTrackingLabel]
 	}
 	index := snapshots[0].Labels[placementv1beta1.ResourceIndexLabel]
+	manifests, err := r.overridden(ctx, b, snapshots)
+	if err != nil {
+		setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionFalse, placementv1beta1.OverriddenFailedReason, err.Error())
+		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason,
+			"the overrides could not be applied (see the Overridden condition); the member keeps what it had")
+	}
 
 	var works []*placementv1beta1.Work
 	keep := map[string]bool{}
-	for sub, snap := range snapshots {
+	for sub := range snapshots {
 		name := placementv1beta1.WorkName(crp)
 		if sub > 0 {
 			name = placementv1beta1.SubWorkName(crp, sub-1)
 		}
 		keep[name] = true
-		w, err := r.writeWork(ctx, b, ns, name, crp, index, snap)
+		w, err := r.writeWork(ctx, b, ns, name, crp, index, manifests[sub])
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.Spec.TargetCluster)
@@ -234,11 +240,11 @@ func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placement
 const fieldOwner = "flotilla-workgen"
 
 func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, name, crp, index string,
-	snap *placementv1beta1.ClusterResourceSnapshot) (*placementv1beta1.Work, error) {
-	manifests := make([]*placementac.ManifestApplyConfiguration, len(snap.Spec.SelectedResources))
-	for i, res := range snap.Spec.SelectedResources {
+	raws [][]byte) (*placementv1beta1.Work, error) {
+	manifests := make([]*placementac.ManifestApplyConfiguration, len(raws))
+	for i, raw := range raws {
 		manifests[i] = placementac.Manifest()
-		manifests[i].Raw = res.Raw
+		manifests[i].Raw = raw
 	}
 	spec := placementac.WorkSpec().WithWorkload(placementac.WorkloadTemplate().WithManifests(manifests...))
 	if b.Spec.ApplyStrategy != nil {

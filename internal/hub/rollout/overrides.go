@@ -1,0 +1,134 @@
+package rollout
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/overrider"
+	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
+)
+
+// overridesFor returns, per target cluster, the override snapshots that apply to the
+// placement's latest resources there. With no override in the fleet it reads nothing more.
+func (r *Reconciler) overridesFor(ctx context.Context, crp string, latest *placementv1beta1.ClusterResourceSnapshot,
+	bindings []placementv1beta1.ClusterResourceBinding) (map[string]Overrides, error) {
+	set, err := latestOverrides(ctx, r.Client)
+	if err != nil || (len(set.Cluster) == 0 && len(set.Namespaced) == 0) {
+		return nil, err
+	}
+	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, crp, snapshot.Index(latest, placementv1beta1.ResourceIndexLabel))
+	if err != nil {
+		return nil, err
+	}
+	var resources []placementv1beta1.ResourceIdentifier
+	for i := range parts {
+		for _, res := range parts[i].Spec.SelectedResources {
+			resources = append(resources, overrider.Identify(res.Raw))
+		}
+	}
+	out := map[string]Overrides{}
+	for i := range bindings {
+		cluster := bindings[i].Spec.TargetCluster
+		mc := &clusterv1beta1.MemberCluster{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: cluster}, mc); err != nil {
+			if client.IgnoreNotFound(err) != nil {
+				return nil, err
+			}
+			continue
+		}
+		cro, ro := overrider.Applicable(set, crp, resources, mc)
+		out[cluster] = Overrides{Cluster: cro, Namespaced: ro}
+	}
+	return out, nil
+}
+
+// latestOverrides lists the latest snapshot of every override. While a new snapshot is
+// being made two may be marked latest; the higher index wins.
+func latestOverrides(ctx context.Context, c client.Reader) (overrider.Snapshots, error) {
+	latest := client.MatchingLabels{placementv1beta1.IsLatestSnapshotLabel: "true"}
+	var cros placementv1beta1.ClusterResourceOverrideSnapshotList
+	if err := c.List(ctx, &cros, latest); err != nil {
+		return overrider.Snapshots{}, err
+	}
+	var ros placementv1beta1.ResourceOverrideSnapshotList
+	if err := c.List(ctx, &ros, latest); err != nil {
+		return overrider.Snapshots{}, err
+	}
+	var s overrider.Snapshots
+	best := map[string]int{}
+	for i := range cros.Items {
+		o := &cros.Items[i]
+		key := o.Labels[placementv1beta1.OverrideTrackingLabel]
+		if j, ok := best[key]; ok {
+			if snapshot.Index(o, placementv1beta1.OverrideIndexLabel) <= snapshot.Index(&s.Cluster[j], placementv1beta1.OverrideIndexLabel) {
+				continue
+			}
+			s.Cluster[j] = *o
+			continue
+		}
+		best[key] = len(s.Cluster)
+		s.Cluster = append(s.Cluster, *o)
+	}
+	best = map[string]int{}
+	for i := range ros.Items {
+		o := &ros.Items[i]
+		key := o.Namespace + "/" + o.Labels[placementv1beta1.OverrideTrackingLabel]
+		if j, ok := best[key]; ok {
+			if snapshot.Index(o, placementv1beta1.OverrideIndexLabel) <= snapshot.Index(&s.Namespaced[j], placementv1beta1.OverrideIndexLabel) {
+				continue
+			}
+			s.Namespaced[j] = *o
+			continue
+		}
+		best[key] = len(s.Namespaced)
+		s.Namespaced = append(s.Namespaced, *o)
+	}
+	return s, nil
+}
+
+// watchOverrides wakes the placements an override snapshot may concern (the one it names,
+// or every placement), and every placement when a member's labels change, since rules
+// select members by label.
+func watchOverrides(b *builder.Builder, c client.Reader) *builder.Builder {
+	all := func(ctx context.Context) []reconcile.Request {
+		var list placementv1beta1.ClusterResourcePlacementList
+		if err := c.List(ctx, &list); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}}
+		}
+		return out
+	}
+	named := func(ref *placementv1beta1.PlacementRef) (reconcile.Request, bool) {
+		if ref == nil || (ref.Scope != "" && ref.Scope != placementv1beta1.ClusterScoped) {
+			return reconcile.Request{}, false
+		}
+		return reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, true
+	}
+	return b.
+		Watches(&placementv1beta1.ClusterResourceOverrideSnapshot{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			if req, ok := named(o.(*placementv1beta1.ClusterResourceOverrideSnapshot).Spec.OverrideSpec.Placement); ok {
+				return []reconcile.Request{req}
+			}
+			return all(ctx)
+		})).
+		Watches(&placementv1beta1.ResourceOverrideSnapshot{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			if req, ok := named(o.(*placementv1beta1.ResourceOverrideSnapshot).Spec.OverrideSpec.Placement); ok {
+				return []reconcile.Request{req}
+			}
+			return all(ctx)
+		})).
+		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			return all(ctx)
+		}), builder.WithPredicates(predicate.LabelChangedPredicate{}))
+}
