@@ -516,6 +516,9 @@ type ResourceIdentifier struct {
 	Name string `json:"name"`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+	// Envelope is the envelope the object was placed in, if any.
+	// +optional
+	Envelope *EnvelopeIdentifier `json:"envelope,omitempty"`
 }
 
 // ResourcePlacementStatus is the placement's status on one member.

@@ -49,6 +49,12 @@ const (
 	// ParentBindingLabel names the binding a Work was generated from.
 	ParentBindingLabel = fleetPrefix + "parent-resource-binding"
 
+	// EnvelopeTypeLabel, EnvelopeNameLabel and EnvelopeNamespaceLabel on a Work name the
+	// envelope whose objects it holds.
+	EnvelopeTypeLabel      = fleetPrefix + "envelope-type"
+	EnvelopeNameLabel      = fleetPrefix + "envelope-name"
+	EnvelopeNamespaceLabel = fleetPrefix + "envelope-namespace"
+
 	// OverrideTrackingLabel on an override snapshot names its override.
 	OverrideTrackingLabel = fleetPrefix + "parent-resource-override"
 	// OverrideIndexLabel on an override snapshot is its index, from 0.
@@ -109,4 +115,11 @@ func BindingName(crp, member string) string {
 // OverrideSnapshotName is the name of an override's snapshot at index: <override>-<index>.
 func OverrideSnapshotName(override string, index int) string {
 	return fmt.Sprintf("%s-%d", override, index)
+}
+
+// EnvelopeWorkName is the name of the Work that holds one envelope's objects for a
+// placement: <crp>-envelope-<8 hex digits of the envelope's type, namespace and name>.
+func EnvelopeWorkName(crp string, envelope EnvelopeIdentifier) string {
+	sum := sha256.Sum256([]byte(string(envelope.Type) + "/" + envelope.Namespace + "/" + envelope.Name))
+	return fmt.Sprintf("%s-envelope-%s", crp, hex.EncodeToString(sum[:4]))
 }

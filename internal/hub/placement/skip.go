@@ -45,8 +45,18 @@ var skippedKinds = map[schema.GroupKind]string{
 	{Group: "", Kind: "Binding"}:         "pod bindings are made by each cluster's scheduler",
 }
 
+// envelopes are the kinds of Flotilla's own API that are selected: the work generator
+// places the objects they wrap, not the envelopes.
+var envelopes = map[schema.GroupKind]bool{
+	{Group: "placement.kubernetes-fleet.io", Kind: "ClusterResourceEnvelope"}: true,
+	{Group: "placement.kubernetes-fleet.io", Kind: "ResourceEnvelope"}:        true,
+}
+
 // SkippedKind says whether a kind is never placed, and why.
 func SkippedKind(gk schema.GroupKind) (bool, string) {
+	if envelopes[gk] {
+		return false, ""
+	}
 	if why, ok := skippedGroups[gk.Group]; ok {
 		return true, why
 	}

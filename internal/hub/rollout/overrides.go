@@ -12,6 +12,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/envelope"
 	"github.com/flotilla-dev/flotilla/internal/hub/overrider"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
@@ -31,7 +32,13 @@ func (r *Reconciler) overridesFor(ctx context.Context, crp string, latest *place
 	var resources []placementv1beta1.ResourceIdentifier
 	for i := range parts {
 		for _, res := range parts[i].Spec.SelectedResources {
-			resources = append(resources, overrider.Identify(res.Raw))
+			_, wrapped, isEnvelope, _ := envelope.Unwrap(res.Raw) // a bad envelope fails in the work generator
+			if !isEnvelope {
+				wrapped = [][]byte{res.Raw}
+			}
+			for _, obj := range wrapped {
+				resources = append(resources, overrider.Identify(obj))
+			}
 		}
 	}
 	out := map[string]Overrides{}

@@ -109,9 +109,14 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 // collect copies a Work's failed, drifted and diffed manifests into the binding, up to the
 // cap of each list.
 func collect(b *placementv1beta1.ClusterResourceBinding, w *placementv1beta1.Work) {
+	var envelope *placementv1beta1.EnvelopeIdentifier
+	if t := w.Labels[placementv1beta1.EnvelopeTypeLabel]; t != "" {
+		envelope = &placementv1beta1.EnvelopeIdentifier{Type: placementv1beta1.EnvelopeType(t),
+			Name: w.Labels[placementv1beta1.EnvelopeNameLabel], Namespace: w.Labels[placementv1beta1.EnvelopeNamespaceLabel]}
+	}
 	for _, mc := range w.Status.ManifestConditions {
 		id := placementv1beta1.ResourceIdentifier{Group: mc.Identifier.Group, Version: mc.Identifier.Version,
-			Kind: mc.Identifier.Kind, Name: mc.Identifier.Name, Namespace: mc.Identifier.Namespace}
+			Kind: mc.Identifier.Kind, Name: mc.Identifier.Name, Namespace: mc.Identifier.Namespace, Envelope: envelope}
 		if len(b.Status.FailedPlacements) < placementv1beta1.MaxReportedPlacements {
 			for _, typ := range []string{placementv1beta1.WorkConditionTypeApplied, placementv1beta1.WorkConditionTypeAvailable, placementv1beta1.WorkConditionTypeDiffReported} {
 				if c := meta.FindStatusCondition(mc.Conditions, typ); c != nil && c.Status == metav1.ConditionFalse {

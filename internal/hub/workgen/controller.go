@@ -151,7 +151,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 		crp = snapshots[0].Labels[placementv1beta1.CRPTrackingLabel]
 	}
 	index := snapshots[0].Labels[placementv1beta1.ResourceIndexLabel]
-	manifests, err := r.overridden(ctx, b, snapshots)
+	contents, err := r.contents(ctx, b, crp, snapshots)
 	if err != nil {
 		setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionFalse, placementv1beta1.OverriddenFailedReason, err.Error())
 		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason,
@@ -160,13 +160,10 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 
 	var works []*placementv1beta1.Work
 	keep := map[string]bool{}
-	for sub := range snapshots {
-		name := placementv1beta1.WorkName(crp)
-		if sub > 0 {
-			name = placementv1beta1.SubWorkName(crp, sub-1)
-		}
+	for _, c := range contents {
+		name := c.name
 		keep[name] = true
-		w, err := r.writeWork(ctx, b, ns, name, crp, index, manifests[sub])
+		w, err := r.writeWork(ctx, b, ns, crp, index, c)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.Spec.TargetCluster)
@@ -239,10 +236,11 @@ func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placement
 // fieldOwner is the field manager of the Works this controller applies.
 const fieldOwner = "flotilla-workgen"
 
-func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, name, crp, index string,
-	raws [][]byte) (*placementv1beta1.Work, error) {
-	manifests := make([]*placementac.ManifestApplyConfiguration, len(raws))
-	for i, raw := range raws {
+func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, crp, index string,
+	c workContent) (*placementv1beta1.Work, error) {
+	name := c.name
+	manifests := make([]*placementac.ManifestApplyConfiguration, len(c.raws))
+	for i, raw := range c.raws {
 		manifests[i] = placementac.Manifest()
 		manifests[i].Raw = raw
 	}
@@ -254,13 +252,19 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		}
 		spec.WithApplyStrategy(strategy)
 	}
+	labels := map[string]string{
+		placementv1beta1.CRPTrackingLabel:                 crp,
+		placementv1beta1.ParentBindingLabel:               b.Name,
+		placementv1beta1.ParentResourceSnapshotIndexLabel: index,
+	}
+	if e := c.envelope; e != nil {
+		labels[placementv1beta1.EnvelopeTypeLabel] = string(e.Type)
+		labels[placementv1beta1.EnvelopeNameLabel] = e.Name
+		labels[placementv1beta1.EnvelopeNamespaceLabel] = e.Namespace
+	}
 	w := &placementv1beta1.Work{}
 	err := controllerdefaults.Apply(ctx, r.Client, fieldOwner, placementac.Work(name, ns).
-		WithLabels(map[string]string{
-			placementv1beta1.CRPTrackingLabel:                 crp,
-			placementv1beta1.ParentBindingLabel:               b.Name,
-			placementv1beta1.ParentResourceSnapshotIndexLabel: index,
-		}).
+		WithLabels(labels).
 		WithAnnotations(map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}).
 		WithSpec(spec), w)
 	return w, err

@@ -9,54 +9,90 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/envelope"
 	"github.com/flotilla-dev/flotilla/internal/hub/overrider"
 )
 
-// overridden returns the manifests of each snapshot part for the binding's member, with the
-// override snapshots the binding names applied, and sets Overridden when there are any. A
-// Delete rule leaves an object out. An error (a patch that does not apply, a snapshot that
-// is gone) means nothing new is written for the member.
-func (r *Reconciler) overridden(ctx context.Context, b *placementv1beta1.ClusterResourceBinding,
-	parts []*placementv1beta1.ClusterResourceSnapshot) ([][][]byte, error) {
-	out := make([][][]byte, len(parts))
+// contents returns what each of the binding's Works holds for its member: one Work per
+// snapshot part, and one per envelope with the envelope's objects, all with the override
+// snapshots the binding names applied. It sets Overridden when there are overrides. A Delete
+// rule leaves an object out. An error (a patch that does not apply, a snapshot that is gone,
+// an envelope object in another namespace) means nothing new is written for the member.
+func (r *Reconciler) contents(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, crp string,
+	parts []*placementv1beta1.ClusterResourceSnapshot) ([]workContent, error) {
 	cros, ros := b.Spec.ClusterResourceOverrideSnapshots, b.Spec.ResourceOverrideSnapshots
-	if len(cros) == 0 && len(ros) == 0 {
-		for i, p := range parts {
-			for _, res := range p.Spec.SelectedResources {
-				out[i] = append(out[i], res.Raw)
-			}
-		}
-		return out, nil
-	}
-	set, err := r.overrideSnapshots(ctx, cros, ros)
-	if err != nil {
-		return nil, err
-	}
+	overriding := len(cros) > 0 || len(ros) > 0
+	var set overrider.Snapshots
 	mc := &clusterv1beta1.MemberCluster{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: b.Spec.TargetCluster}, mc); err != nil {
-		return nil, fmt.Errorf("reading MemberCluster %s for its overrides: %w", b.Spec.TargetCluster, err)
+	if overriding {
+		var err error
+		if set, err = r.overrideSnapshots(ctx, cros, ros); err != nil {
+			return nil, err
+		}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: b.Spec.TargetCluster}, mc); err != nil {
+			return nil, fmt.Errorf("reading MemberCluster %s for its overrides: %w", b.Spec.TargetCluster, err)
+		}
 	}
 	left := 0
+	apply := func(raw []byte) ([]byte, bool, error) {
+		if !overriding {
+			return raw, true, nil
+		}
+		id := overrider.Identify(raw)
+		got, err := overrider.Apply(raw, id, set, mc)
+		if err != nil {
+			return nil, false, fmt.Errorf("overriding %s %s: %w", id.Kind, objectName(id), err)
+		}
+		if got.Deleted {
+			left++
+			return nil, false, nil
+		}
+		return got.Raw, true, nil
+	}
+	var out []workContent
+	var envelopes []workContent
 	for i, p := range parts {
+		c := workContent{name: placementv1beta1.WorkName(crp)}
+		if i > 0 {
+			c.name = placementv1beta1.SubWorkName(crp, i-1)
+		}
 		for _, res := range p.Spec.SelectedResources {
-			id := overrider.Identify(res.Raw)
-			got, err := overrider.Apply(res.Raw, id, set, mc)
+			env, objects, isEnvelope, err := envelope.Unwrap(res.Raw)
 			if err != nil {
-				return nil, fmt.Errorf("overriding %s %s: %w", id.Kind, objectName(id), err)
+				return nil, err
 			}
-			if got.Deleted {
-				left++
+			if !isEnvelope {
+				raw, keep, err := apply(res.Raw)
+				if err != nil {
+					return nil, err
+				}
+				if keep {
+					c.raws = append(c.raws, raw)
+				}
 				continue
 			}
-			out[i] = append(out[i], got.Raw)
+			ec := workContent{name: placementv1beta1.EnvelopeWorkName(crp, env), envelope: &env}
+			for _, obj := range objects {
+				raw, keep, err := apply(obj)
+				if err != nil {
+					return nil, fmt.Errorf("in %s %s: %w", env.Type, objectName(placementv1beta1.ResourceIdentifier{Name: env.Name, Namespace: env.Namespace}), err)
+				}
+				if keep {
+					ec.raws = append(ec.raws, raw)
+				}
+			}
+			envelopes = append(envelopes, ec)
 		}
+		out = append(out, c)
 	}
-	msg := fmt.Sprintf("applied %d ClusterResourceOverride and %d ResourceOverride snapshot(s)", len(cros), len(ros))
-	if left > 0 {
-		msg += fmt.Sprintf("; %d object(s) left off this cluster by a Delete rule", left)
+	if overriding {
+		msg := fmt.Sprintf("applied %d ClusterResourceOverride and %d ResourceOverride snapshot(s)", len(cros), len(ros))
+		if left > 0 {
+			msg += fmt.Sprintf("; %d object(s) left off this cluster by a Delete rule", left)
+		}
+		setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionTrue, placementv1beta1.OverriddenSucceededReason, msg)
 	}
-	setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionTrue, placementv1beta1.OverriddenSucceededReason, msg)
-	return out, nil
+	return append(out, envelopes...), nil
 }
 
 func (r *Reconciler) overrideSnapshots(ctx context.Context, cros []string, ros []placementv1beta1.NamespacedName) (overrider.Snapshots, error) {

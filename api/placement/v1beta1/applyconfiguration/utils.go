@@ -34,6 +34,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ClusterDecisionApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceBinding"):
 		return &placementv1beta1.ClusterResourceBindingApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceEnvelope"):
+		return &placementv1beta1.ClusterResourceEnvelopeApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverride"):
 		return &placementv1beta1.ClusterResourceOverrideApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceOverrideSnapshot"):
@@ -68,6 +70,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.DriftDetailsApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("DriftedResourcePlacement"):
 		return &placementv1beta1.DriftedResourcePlacementApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("EnvelopedObject"):
+		return &placementv1beta1.EnvelopedObjectApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("EnvelopeIdentifier"):
+		return &placementv1beta1.EnvelopeIdentifierApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("FailedResourcePlacement"):
 		return &placementv1beta1.FailedResourcePlacementApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("JSONPatchOverride"):
@@ -102,6 +108,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ResourceBindingStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceContent"):
 		return &placementv1beta1.ResourceContentApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceEnvelope"):
+		return &placementv1beta1.ResourceEnvelopeApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceIdentifier"):
 		return &placementv1beta1.ResourceIdentifierApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverride"):

@@ -69,6 +69,14 @@ func (b *DiffedResourcePlacementApplyConfiguration) WithNamespace(value string) 
 	return b
 }
 
+// WithEnvelope sets the Envelope field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Envelope field is set to the value of the last call.
+func (b *DiffedResourcePlacementApplyConfiguration) WithEnvelope(value *EnvelopeIdentifierApplyConfiguration) *DiffedResourcePlacementApplyConfiguration {
+	b.ResourceIdentifierApplyConfiguration.Envelope = value
+	return b
+}
+
 // WithObservationTime sets the ObservationTime field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the ObservationTime field is set to the value of the last call.

@@ -62,6 +62,14 @@ func (b *FailedResourcePlacementApplyConfiguration) WithNamespace(value string) 
 	return b
 }
 
+// WithEnvelope sets the Envelope field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Envelope field is set to the value of the last call.
+func (b *FailedResourcePlacementApplyConfiguration) WithEnvelope(value *EnvelopeIdentifierApplyConfiguration) *FailedResourcePlacementApplyConfiguration {
+	b.ResourceIdentifierApplyConfiguration.Envelope = value
+	return b
+}
+
 // WithCondition sets the Condition field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Condition field is set to the value of the last call.

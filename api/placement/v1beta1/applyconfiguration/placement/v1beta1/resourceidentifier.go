@@ -12,6 +12,8 @@ type ResourceIdentifierApplyConfiguration struct {
 	Kind      *string `json:"kind,omitempty"`
 	Name      *string `json:"name,omitempty"`
 	Namespace *string `json:"namespace,omitempty"`
+	// Envelope is the envelope the object was placed in, if any.
+	Envelope *EnvelopeIdentifierApplyConfiguration `json:"envelope,omitempty"`
 }
 
 // ResourceIdentifierApplyConfiguration constructs a declarative configuration of the ResourceIdentifier type for use with
@@ -57,5 +59,13 @@ func (b *ResourceIdentifierApplyConfiguration) WithName(value string) *ResourceI
 // If called multiple times, the Namespace field is set to the value of the last call.
 func (b *ResourceIdentifierApplyConfiguration) WithNamespace(value string) *ResourceIdentifierApplyConfiguration {
 	b.Namespace = &value
+	return b
+}
+
+// WithEnvelope sets the Envelope field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Envelope field is set to the value of the last call.
+func (b *ResourceIdentifierApplyConfiguration) WithEnvelope(value *EnvelopeIdentifierApplyConfiguration) *ResourceIdentifierApplyConfiguration {
+	b.Envelope = value
 	return b
 }
