@@ -371,7 +371,31 @@ type RolloutStrategy struct {
 	// ApplyStrategy says how the member agent applies the resources.
 	// +optional
 	ApplyStrategy *ApplyStrategy `json:"applyStrategy,omitempty"`
+
+	// DeleteStrategy says what happens on the members when the placement is deleted.
+	// +optional
+	DeleteStrategy *DeleteStrategy `json:"deleteStrategy,omitempty"`
 }
+
+// DeleteStrategy says what happens on the members when a placement is deleted.
+type DeleteStrategy struct {
+	// PropagationPolicy is Delete (the default: the placed resources are deleted) or Abandon
+	// (they stay on the members, no longer managed).
+	// +kubebuilder:validation:Enum=Abandon;Delete
+	// +kubebuilder:default=Delete
+	// +optional
+	PropagationPolicy DeletePropagationPolicy `json:"propagationPolicy,omitempty"`
+}
+
+// DeletePropagationPolicy is Delete or Abandon.
+type DeletePropagationPolicy string
+
+const (
+	// DeletePropagationPolicyDelete deletes the placed resources with the placement.
+	DeletePropagationPolicyDelete DeletePropagationPolicy = "Delete"
+	// DeletePropagationPolicyAbandon leaves the placed resources on the members.
+	DeletePropagationPolicyAbandon DeletePropagationPolicy = "Abandon"
+)
 
 // RollingUpdateConfig bounds a rolling update.
 //

@@ -70,4 +70,9 @@ const (
 	// PreExistingAnnotation marks an object that existed before Flotilla took it over.
 	// Flotilla never deletes such an object; it only removes its ownerReference.
 	PreExistingAnnotation = "flotilla.dev/pre-existing"
+	// DeletePropagationAnnotation "Abandon" on a Work, copied from its placement's
+	// spec.strategy.deleteStrategy, tells the member agent to leave the Work's objects on the
+	// member when the Work is deleted. The agent keeps it on the AppliedWork, so it still
+	// knows once the Work is gone.
+	DeletePropagationAnnotation = "flotilla.dev/delete-propagation-policy"
 )

@@ -54,8 +54,24 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		Watches(&placementv1beta1.Work{}, controllerdefaults.EnqueueByLabel(placementv1beta1.ParentBindingLabel)).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfSnapshot),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// A change of the placement's deleteStrategy reaches its Works.
+		Watches(&placementv1beta1.ClusterResourcePlacement{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfPlacement),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
+}
+
+// bindingsOfPlacement wakes a placement's bindings.
+func (r *Reconciler) bindingsOfPlacement(ctx context.Context, o client.Object) []reconcile.Request {
+	var list placementv1beta1.ClusterResourceBindingList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, b := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
+	}
+	return reqs
 }
 
 // bindingsOfSnapshot wakes the bindings of a placement when one of its snapshots appears:
@@ -121,6 +137,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 func (r *Reconciler) finish(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns string) error {
 	if !controllerutil.ContainsFinalizer(b, placementv1beta1.WorkFinalizer) {
 		return nil
+	}
+	if err := r.keepAbandonForDeletedPlacement(ctx, b, ns); err != nil {
+		return err
 	}
 	err := r.Client.DeleteAllOf(ctx, &placementv1beta1.Work{}, client.InNamespace(ns),
 		client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.Name})
@@ -262,10 +281,14 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		labels[placementv1beta1.EnvelopeNameLabel] = e.Name
 		labels[placementv1beta1.EnvelopeNamespaceLabel] = e.Namespace
 	}
+	annotations := map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}
+	if r.abandons(ctx, crp) {
+		annotations[placementv1beta1.DeletePropagationAnnotation] = string(placementv1beta1.DeletePropagationPolicyAbandon)
+	}
 	w := &placementv1beta1.Work{}
 	err := controllerdefaults.Apply(ctx, r.Client, fieldOwner, placementac.Work(name, ns).
 		WithLabels(labels).
-		WithAnnotations(map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}).
+		WithAnnotations(annotations).
 		WithSpec(spec), w)
 	return w, err
 }

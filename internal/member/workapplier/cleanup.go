@@ -45,19 +45,66 @@ func (r *Reconciler) workGone(ctx context.Context, name string) error {
 	// collector would, but it may take up to half a minute to notice a new owner kind.
 	// Objects it must keep are released. The garbage collector still removes, with the
 	// AppliedWork, anything placed but not yet recorded in its status.
+	abandon := aw.Annotations[placementv1beta1.DeletePropagationAnnotation] == string(placementv1beta1.DeletePropagationPolicyAbandon)
 	for _, res := range aw.Status.AppliedResources {
-		if err := r.release(ctx, aw, res, false); err != nil {
+		var err error
+		if abandon {
+			err = r.abandon(ctx, aw, res)
+		} else {
+			err = r.release(ctx, aw, res, false)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	r.attempts.Delete(name)
-	err := r.Member.GetClient().Delete(ctx, aw, client.PropagationPolicy(metav1.DeletePropagationBackground),
+	// Orphan, when abandoning, also keeps what was placed but not yet recorded.
+	propagation := metav1.DeletePropagationBackground
+	if abandon {
+		propagation = metav1.DeletePropagationOrphan
+	}
+	err := r.Member.GetClient().Delete(ctx, aw, client.PropagationPolicy(propagation),
 		client.Preconditions{UID: ptr.To(aw.UID)})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting AppliedWork %s: %w", name, err)
 	}
-	log.FromContext(ctx).Info("Work is gone: deleted its AppliedWork, and garbage collection removes what it placed", "work", name)
+	if abandon {
+		log.FromContext(ctx).Info("Work is gone and its placement abandons what it placed: the objects stay on the member", "work", name)
+	} else {
+		log.FromContext(ctx).Info("Work is gone: deleted its AppliedWork, and garbage collection removes what it placed", "work", name)
+	}
 	return nil
+}
+
+// abandon drops the AppliedWork's ownerReference from one object and leaves the object on
+// the member: its placement was deleted with deleteStrategy Abandon.
+func (r *Reconciler) abandon(ctx context.Context, aw *placementv1beta1.AppliedWork, res placementv1beta1.AppliedResourceMeta) error {
+	ri, err := r.resourceFor(res.WorkResourceIdentifier)
+	if err != nil {
+		return nil // the kind is no longer served: nothing to keep
+	}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := ri.Get(ctx, res.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var keep []metav1.OwnerReference
+		ours := false
+		for _, ref := range obj.GetOwnerReferences() {
+			if ref.UID == aw.UID {
+				ours = true
+				continue
+			}
+			keep = append(keep, ref)
+		}
+		if !ours {
+			return nil
+		}
+		return r.dropOwner(ctx, ri, obj, keep)
+	})
 }
 
 // removeObject removes one object that left the Work: deleted when Flotilla created it and

@@ -11,12 +11,14 @@ import (
 	"context"
 	"fmt"
 	"golang.org/x/sync/errgroup"
+	"strconv"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
@@ -262,11 +264,12 @@ func (r *Reconciler) leaving(ctx context.Context) (bool, error) {
 func (r *Reconciler) ensureAppliedWork(ctx context.Context, work *placementv1beta1.Work) (*placementv1beta1.AppliedWork, error) {
 	aw := &placementv1beta1.AppliedWork{}
 	err := r.Member.GetAPIReader().Get(ctx, client.ObjectKey{Name: work.Name}, aw)
+	policy := work.Annotations[placementv1beta1.DeletePropagationAnnotation]
 	if err == nil {
 		if aw.DeletionTimestamp != nil {
 			return nil, fmt.Errorf("AppliedWork %s is being deleted; applying again once it is gone", aw.Name)
 		}
-		return aw, nil
+		return aw, r.keepDeletePolicy(ctx, aw, policy)
 	}
 	if !apierrors.IsNotFound(err) {
 		return nil, err
@@ -275,12 +278,32 @@ func (r *Reconciler) ensureAppliedWork(ctx context.Context, work *placementv1bet
 		ObjectMeta: metav1.ObjectMeta{Name: work.Name},
 		Spec:       placementv1beta1.AppliedWorkSpec{WorkName: work.Name, WorkNamespace: work.Namespace},
 	}
+	if policy != "" {
+		aw.Annotations = map[string]string{placementv1beta1.DeletePropagationAnnotation: policy}
+	}
 	if err := r.Member.GetClient().Create(ctx, aw); err != nil {
 		return nil, fmt.Errorf("creating AppliedWork %s on the member: %w", work.Name, err)
 	}
 	r.created.Store(aw.UID, struct{}{})
 	log.FromContext(ctx).V(1).Info("created AppliedWork", "name", aw.Name)
 	return aw, nil
+}
+
+// keepDeletePolicy records the Work's delete propagation policy on its AppliedWork, which
+// outlives the Work: when the Work is gone, the AppliedWork says whether to abandon.
+func (r *Reconciler) keepDeletePolicy(ctx context.Context, aw *placementv1beta1.AppliedWork, policy string) error {
+	if aw.Annotations[placementv1beta1.DeletePropagationAnnotation] == policy {
+		return nil
+	}
+	value := "null"
+	if policy != "" {
+		value = strconv.Quote(policy)
+	}
+	patch := []byte(`{"metadata":{"annotations":{"` + placementv1beta1.DeletePropagationAnnotation + `":` + value + `}}}`)
+	if err := r.Member.GetClient().Patch(ctx, aw, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("recording the delete policy on AppliedWork %s: %w", aw.Name, err)
+	}
+	return nil
 }
 
 // sameObject reports whether two identifiers name the same object (ordinal and version aside).

@@ -62,6 +62,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ClusterSelectorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterSelectorTerm"):
 		return &placementv1beta1.ClusterSelectorTermApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("DeleteStrategy"):
+		return &placementv1beta1.DeleteStrategyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("DiffDetails"):
 		return &placementv1beta1.DiffDetailsApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("DiffedResourcePlacement"):

@@ -17,6 +17,8 @@ type RolloutStrategyApplyConfiguration struct {
 	RollingUpdate *RollingUpdateConfigApplyConfiguration `json:"rollingUpdate,omitempty"`
 	// ApplyStrategy says how the member agent applies the resources.
 	ApplyStrategy *ApplyStrategyApplyConfiguration `json:"applyStrategy,omitempty"`
+	// DeleteStrategy says what happens on the members when the placement is deleted.
+	DeleteStrategy *DeleteStrategyApplyConfiguration `json:"deleteStrategy,omitempty"`
 }
 
 // RolloutStrategyApplyConfiguration constructs a declarative configuration of the RolloutStrategy type for use with
@@ -46,5 +48,13 @@ func (b *RolloutStrategyApplyConfiguration) WithRollingUpdate(value *RollingUpda
 // If called multiple times, the ApplyStrategy field is set to the value of the last call.
 func (b *RolloutStrategyApplyConfiguration) WithApplyStrategy(value *ApplyStrategyApplyConfiguration) *RolloutStrategyApplyConfiguration {
 	b.ApplyStrategy = value
+	return b
+}
+
+// WithDeleteStrategy sets the DeleteStrategy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeleteStrategy field is set to the value of the last call.
+func (b *RolloutStrategyApplyConfiguration) WithDeleteStrategy(value *DeleteStrategyApplyConfiguration) *RolloutStrategyApplyConfiguration {
+	b.DeleteStrategy = value
 	return b
 }
