@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -27,10 +28,18 @@ var servedAlso = map[string][]string{
 	"placement.kubernetes-fleet.io/ClusterSchedulingPolicySnapshot": {"v1"},
 	"placement.kubernetes-fleet.io/Work":                            {"v1"},
 	"placement.kubernetes-fleet.io/AppliedWork":                     {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourcePlacementStatus":  {"v1"},
 	"placement.kubernetes-fleet.io/ClusterResourceOverride":         {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterResourceOverrideSnapshot": {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ResourceOverride":                {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ResourceOverrideSnapshot":        {"v1", "v1alpha1"},
+}
+
+// noDefaultIn lists, per added version, properties (as parent/child names) whose default
+// KubeFleet's schema of that version lacks; the copy drops it there. A status field's default
+// only matters to what the hub writes, so the versions still convert without loss.
+var noDefaultIn = map[string][]string{
+	"v1": {"envelope/type"},
 }
 
 func main() {
@@ -111,6 +120,10 @@ func addVersions(path string) (string, bool, error) {
 		copied["name"] = name
 		copied["storage"] = false
 		copied["served"] = true
+		for _, pair := range noDefaultIn[name] {
+			parent, child, _ := strings.Cut(pair, "/")
+			dropDefault(copied, parent, child)
+		}
 		versions = append(versions, copied)
 	}
 	sort.Slice(versions, func(i, j int) bool {
@@ -122,6 +135,30 @@ func addVersions(path string) (string, bool, error) {
 		return "", false, err
 	}
 	return key, true, os.WriteFile(path, append([]byte("---\n"), out...), 0o644)
+}
+
+// dropDefault removes the default of every property child of a property parent, anywhere in
+// the schema.
+func dropDefault(node any, parent, child string) {
+	switch n := node.(type) {
+	case map[string]any:
+		if props, ok := n["properties"].(map[string]any); ok {
+			if p, ok := props[parent].(map[string]any); ok {
+				if pp, ok := p["properties"].(map[string]any); ok {
+					if c, ok := pp[child].(map[string]any); ok {
+						delete(c, "default")
+					}
+				}
+			}
+		}
+		for _, v := range n {
+			dropDefault(v, parent, child)
+		}
+	case []any:
+		for _, v := range n {
+			dropDefault(v, parent, child)
+		}
+	}
 }
 
 func deepCopy(m map[string]any) (map[string]any, error) {

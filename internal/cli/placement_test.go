@@ -22,7 +22,7 @@ func samplePlacement() placementv1beta1.ClusterResourcePlacement {
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", CreationTimestamp: metav1.NewTime(created)},
 		Spec: placementv1beta1.ClusterResourcePlacementSpec{Policy: &placementv1beta1.PlacementPolicy{
 			PlacementType: placementv1beta1.PickNPlacementType, NumberOfClusters: ptr.To(int32(3))}},
-		Status: placementv1beta1.ClusterResourcePlacementStatus{
+		Status: placementv1beta1.PlacementStatus{
 			ObservedResourceIndex: "2",
 			SelectedResources:     []placementv1beta1.ResourceIdentifier{{Version: "v1", Kind: "Namespace", Name: "shop"}},
 			Conditions: []metav1.Condition{

@@ -27,8 +27,8 @@ type ClusterResourcePlacement struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
-	Spec   ClusterResourcePlacementSpec   `json:"spec"`
-	Status ClusterResourcePlacementStatus `json:"status,omitempty"`
+	Spec   ClusterResourcePlacementSpec `json:"spec"`
+	Status PlacementStatus              `json:"status,omitempty"`
 }
 
 // ClusterResourcePlacementSpec says what to place, where, and how to roll it out.
@@ -38,6 +38,8 @@ type ClusterResourcePlacement struct {
 //
 // +kubebuilder:validation:XValidation:rule="(has(self.policy) && has(self.policy.placementType) ? self.policy.placementType : 'PickAll') == (has(oldSelf.policy) && has(oldSelf.policy.placementType) ? oldSelf.policy.placementType : 'PickAll')",message="spec.policy.placementType is immutable; delete the placement and create a new one to change it"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.policy) || has(self.policy)",message="spec.policy cannot be removed once set"
+// +kubebuilder:validation:XValidation:rule="!has(self.statusReportingScope) || self.statusReportingScope != 'NamespaceAccessible' || size(self.resourceSelectors.filter(x, x.kind == 'Namespace')) == 1",message="spec.statusReportingScope NamespaceAccessible needs exactly one resourceSelector of kind Namespace: the status is written into that namespace"
+// +kubebuilder:validation:XValidation:rule="(has(oldSelf.statusReportingScope) ? oldSelf.statusReportingScope : 'ClusterScopeOnly') == (has(self.statusReportingScope) ? self.statusReportingScope : 'ClusterScopeOnly')",message="spec.statusReportingScope is immutable; delete the placement and create it again to change it"
 type ClusterResourcePlacementSpec struct {
 	// ResourceSelectors select the hub resources to place. Selected resources are ORed.
 	// +kubebuilder:validation:MinItems=1
@@ -52,6 +54,14 @@ type ClusterResourcePlacementSpec struct {
 	// Strategy says how changes roll out to the picked members.
 	// +optional
 	Strategy RolloutStrategy `json:"strategy,omitempty"`
+
+	// StatusReportingScope is ClusterScopeOnly (the default) or NamespaceAccessible: the
+	// placement's status is also written to a ClusterResourcePlacementStatus of the same
+	// name in the one namespace it selects, for users who may read that namespace only.
+	// +kubebuilder:validation:Enum=ClusterScopeOnly;NamespaceAccessible
+	// +kubebuilder:default=ClusterScopeOnly
+	// +optional
+	StatusReportingScope StatusReportingScope `json:"statusReportingScope,omitempty"`
 
 	// RevisionHistoryLimit is how many old policy and resource snapshots are kept.
 	// +kubebuilder:validation:Minimum=1
@@ -505,8 +515,8 @@ type ServerSideApplyConfig struct {
 	ForceConflicts bool `json:"force"`
 }
 
-// ClusterResourcePlacementStatus is what the placement achieved.
-type ClusterResourcePlacementStatus struct {
+// PlacementStatus is what the placement achieved.
+type PlacementStatus struct {
 	// SelectedResources are the resources in the latest resource snapshot.
 	// +optional
 	SelectedResources []ResourceIdentifier `json:"selectedResources,omitempty"`

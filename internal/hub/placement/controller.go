@@ -243,6 +243,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	in.bindings = bindings.Items
 	status := buildStatus(in)
+	if err := r.writeNamespacedStatus(ctx, crp, status); err != nil {
+		return reconcile.Result{}, err
+	}
 	if equality.Semantic.DeepEqual(status, crp.Status) {
 		return reconcile.Result{}, nil
 	}

@@ -54,11 +54,11 @@ type statusInput struct {
 
 // buildStatus computes the placement's status. It keeps the transition times of
 // conditions that did not change.
-func buildStatus(in statusInput) placementv1beta1.ClusterResourcePlacementStatus {
+func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 	crp := in.crp
 	gen := crp.Generation
 	old := crp.Status
-	st := placementv1beta1.ClusterResourcePlacementStatus{ObservedResourceIndex: in.resourceIdx}
+	st := placementv1beta1.PlacementStatus{ObservedResourceIndex: in.resourceIdx}
 	if in.selection != nil {
 		st.SelectedResources = in.selection.Identifiers()
 	} else {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,4 +84,38 @@ func TestV1ManifestWorksAsItsV1beta1Twin(t *testing.T) {
 	// Deleted through v1, it leaves the members as a v1beta1 placement does.
 	g.Expect(fleet.Hub.Delete(ctx, u)).To(Succeed())
 	g.Eventually(func(g Gomega) []string { return holders(g, "v1twin", "hello") }, wait).Should(BeEmpty())
+}
+
+// TestStatusReportingScopeNamespaceAccessible writes the placement's status into the
+// namespace it places, for users who may read only that namespace.
+func TestStatusReportingScopeNamespaceAccessible(t *testing.T) {
+	g := NewWithT(t)
+	app(g, "nsstatus")
+	p := crp("nsstatus", "nsstatus", nil)
+	p.Spec.StatusReportingScope = placementv1beta1.NamespaceAccessible
+	g.Expect(fleet.Hub.Create(ctx, p)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		s := &placementv1beta1.ClusterResourcePlacementStatus{}
+		g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Namespace: "nsstatus", Name: "nsstatus"}, s)).To(Succeed())
+		g.Expect(s.SourceStatus.PlacementStatuses).To(HaveLen(len(fleet.Members)))
+		applied := false
+		for _, c := range s.SourceStatus.Conditions {
+			applied = applied || (c.Type == string(placementv1beta1.CRPAppliedConditionType) && c.Status == metav1.ConditionTrue)
+		}
+		g.Expect(applied).To(BeTrue(), "conditions %v", s.SourceStatus.Conditions)
+		g.Expect(s.LastUpdatedTime.IsZero()).To(BeFalse())
+	}, wait).Should(Succeed())
+
+	// The scope cannot change afterwards.
+	g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Name: "nsstatus"}, p)).To(Succeed())
+	p.Spec.StatusReportingScope = placementv1beta1.ClusterScopeOnly
+	err := fleet.Hub.Update(ctx, p)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.statusReportingScope is immutable"))
+
+	// The copy goes with the placement.
+	g.Expect(fleet.Hub.Delete(ctx, crp("nsstatus", "", nil))).To(Succeed())
+	g.Eventually(func() error {
+		return fleet.Hub.Get(ctx, client.ObjectKey{Namespace: "nsstatus", Name: "nsstatus"}, &placementv1beta1.ClusterResourcePlacementStatus{})
+	}, wait).Should(Satisfy(apierrors.IsNotFound))
 }

@@ -96,6 +96,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.PlacementPolicyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PlacementRef"):
 		return &placementv1beta1.PlacementRefApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("PlacementStatus"):
+		return &placementv1beta1.PlacementStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PreferredClusterSelector"):
 		return &placementv1beta1.PreferredClusterSelectorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PropertySelector"):

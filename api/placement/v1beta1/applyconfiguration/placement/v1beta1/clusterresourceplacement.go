@@ -16,8 +16,8 @@ import (
 type ClusterResourcePlacementApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration    `json:",inline"`
 	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
-	Spec                             *ClusterResourcePlacementSpecApplyConfiguration   `json:"spec,omitempty"`
-	Status                           *ClusterResourcePlacementStatusApplyConfiguration `json:"status,omitempty"`
+	Spec                             *ClusterResourcePlacementSpecApplyConfiguration `json:"spec,omitempty"`
+	Status                           *PlacementStatusApplyConfiguration              `json:"status,omitempty"`
 }
 
 // ClusterResourcePlacement constructs a declarative configuration of the ClusterResourcePlacement type for use with
@@ -202,7 +202,7 @@ func (b *ClusterResourcePlacementApplyConfiguration) WithSpec(value *ClusterReso
 // WithStatus sets the Status field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Status field is set to the value of the last call.
-func (b *ClusterResourcePlacementApplyConfiguration) WithStatus(value *ClusterResourcePlacementStatusApplyConfiguration) *ClusterResourcePlacementApplyConfiguration {
+func (b *ClusterResourcePlacementApplyConfiguration) WithStatus(value *PlacementStatusApplyConfiguration) *ClusterResourcePlacementApplyConfiguration {
 	b.Status = value
 	return b
 }

@@ -2,6 +2,10 @@
 
 package v1beta1
 
+import (
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+)
+
 // ClusterResourcePlacementSpecApplyConfiguration represents a declarative configuration of the ClusterResourcePlacementSpec type for use
 // with apply.
 //
@@ -16,6 +20,10 @@ type ClusterResourcePlacementSpecApplyConfiguration struct {
 	Policy *PlacementPolicyApplyConfiguration `json:"policy,omitempty"`
 	// Strategy says how changes roll out to the picked members.
 	Strategy *RolloutStrategyApplyConfiguration `json:"strategy,omitempty"`
+	// StatusReportingScope is ClusterScopeOnly (the default) or NamespaceAccessible: the
+	// placement's status is also written to a ClusterResourcePlacementStatus of the same
+	// name in the one namespace it selects, for users who may read that namespace only.
+	StatusReportingScope *placementv1beta1.StatusReportingScope `json:"statusReportingScope,omitempty"`
 	// RevisionHistoryLimit is how many old policy and resource snapshots are kept.
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
@@ -52,6 +60,14 @@ func (b *ClusterResourcePlacementSpecApplyConfiguration) WithPolicy(value *Place
 // If called multiple times, the Strategy field is set to the value of the last call.
 func (b *ClusterResourcePlacementSpecApplyConfiguration) WithStrategy(value *RolloutStrategyApplyConfiguration) *ClusterResourcePlacementSpecApplyConfiguration {
 	b.Strategy = value
+	return b
+}
+
+// WithStatusReportingScope sets the StatusReportingScope field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the StatusReportingScope field is set to the value of the last call.
+func (b *ClusterResourcePlacementSpecApplyConfiguration) WithStatusReportingScope(value placementv1beta1.StatusReportingScope) *ClusterResourcePlacementSpecApplyConfiguration {
+	b.StatusReportingScope = &value
 	return b
 }
 

@@ -3,75 +3,232 @@
 package v1beta1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	types "k8s.io/apimachinery/pkg/types"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
 // ClusterResourcePlacementStatusApplyConfiguration represents a declarative configuration of the ClusterResourcePlacementStatus type for use
 // with apply.
 //
-// ClusterResourcePlacementStatus is what the placement achieved.
+// ClusterResourcePlacementStatus is a copy of a ClusterResourcePlacement's status in the
+// namespace it places, named after the placement, for users who can read that namespace but
+// not cluster-scoped objects. The hub writes it when the placement's statusReportingScope is
+// NamespaceAccessible, and it goes with the placement.
 type ClusterResourcePlacementStatusApplyConfiguration struct {
-	// SelectedResources are the resources in the latest resource snapshot.
-	SelectedResources []ResourceIdentifierApplyConfiguration `json:"selectedResources,omitempty"`
-	// ObservedResourceIndex is the index of the latest resource snapshot.
-	ObservedResourceIndex *string `json:"observedResourceIndex,omitempty"`
-	// PlacementStatuses are the per-member statuses: one per picked member, plus one without a
-	// cluster name per missing member when a PickN or PickFixed policy is not fulfilled.
-	PlacementStatuses []ResourcePlacementStatusApplyConfiguration `json:"placementStatuses,omitempty"`
-	// Conditions are, in order, ClusterResourcePlacementScheduled, RolloutStarted, Overridden,
-	// WorkSynchronized, Applied and Available (or DiffReported with ReportDiff).
-	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	v1.TypeMetaApplyConfiguration    `json:",inline"`
+	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
+	// SourceStatus is the placement's status.
+	SourceStatus *PlacementStatusApplyConfiguration `json:"sourceStatus,omitempty"`
+	// LastUpdatedTime is when the hub last wrote this copy.
+	LastUpdatedTime *metav1.Time `json:"lastUpdatedTime,omitempty"`
 }
 
-// ClusterResourcePlacementStatusApplyConfiguration constructs a declarative configuration of the ClusterResourcePlacementStatus type for use with
+// ClusterResourcePlacementStatus constructs a declarative configuration of the ClusterResourcePlacementStatus type for use with
 // apply.
-func ClusterResourcePlacementStatus() *ClusterResourcePlacementStatusApplyConfiguration {
-	return &ClusterResourcePlacementStatusApplyConfiguration{}
-}
-
-// WithSelectedResources adds the given value to the SelectedResources field in the declarative configuration
-// and returns the receiver, so that objects can be build by chaining "With" function invocations.
-// If called multiple times, values provided by each call will be appended to the SelectedResources field.
-func (b *ClusterResourcePlacementStatusApplyConfiguration) WithSelectedResources(values ...*ResourceIdentifierApplyConfiguration) *ClusterResourcePlacementStatusApplyConfiguration {
-	for i := range values {
-		if values[i] == nil {
-			panic("nil value passed to WithSelectedResources")
-		}
-		b.SelectedResources = append(b.SelectedResources, *values[i])
-	}
+func ClusterResourcePlacementStatus(name, namespace string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b := &ClusterResourcePlacementStatusApplyConfiguration{}
+	b.WithName(name)
+	b.WithNamespace(namespace)
+	b.WithKind("ClusterResourcePlacementStatus")
+	b.WithAPIVersion("placement.kubernetes-fleet.io/v1beta1")
 	return b
 }
 
-// WithObservedResourceIndex sets the ObservedResourceIndex field in the declarative configuration to the given value
+func (b ClusterResourcePlacementStatusApplyConfiguration) IsApplyConfiguration() {}
+
+// WithKind sets the Kind field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the ObservedResourceIndex field is set to the value of the last call.
-func (b *ClusterResourcePlacementStatusApplyConfiguration) WithObservedResourceIndex(value string) *ClusterResourcePlacementStatusApplyConfiguration {
-	b.ObservedResourceIndex = &value
+// If called multiple times, the Kind field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithKind(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.TypeMetaApplyConfiguration.Kind = &value
 	return b
 }
 
-// WithPlacementStatuses adds the given value to the PlacementStatuses field in the declarative configuration
+// WithAPIVersion sets the APIVersion field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the APIVersion field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithAPIVersion(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.TypeMetaApplyConfiguration.APIVersion = &value
+	return b
+}
+
+// WithName sets the Name field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Name field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithName(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.Name = &value
+	return b
+}
+
+// WithGenerateName sets the GenerateName field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the GenerateName field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithGenerateName(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.GenerateName = &value
+	return b
+}
+
+// WithNamespace sets the Namespace field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Namespace field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithNamespace(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.Namespace = &value
+	return b
+}
+
+// WithUID sets the UID field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UID field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithUID(value types.UID) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.UID = &value
+	return b
+}
+
+// WithResourceVersion sets the ResourceVersion field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ResourceVersion field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithResourceVersion(value string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.ResourceVersion = &value
+	return b
+}
+
+// WithGeneration sets the Generation field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Generation field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithGeneration(value int64) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.Generation = &value
+	return b
+}
+
+// WithCreationTimestamp sets the CreationTimestamp field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CreationTimestamp field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithCreationTimestamp(value metav1.Time) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.CreationTimestamp = &value
+	return b
+}
+
+// WithDeletionTimestamp sets the DeletionTimestamp field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeletionTimestamp field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithDeletionTimestamp(value metav1.Time) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.DeletionTimestamp = &value
+	return b
+}
+
+// WithDeletionGracePeriodSeconds sets the DeletionGracePeriodSeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeletionGracePeriodSeconds field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithDeletionGracePeriodSeconds(value int64) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	b.ObjectMetaApplyConfiguration.DeletionGracePeriodSeconds = &value
+	return b
+}
+
+// WithLabels puts the entries into the Labels field in the declarative configuration
 // and returns the receiver, so that objects can be build by chaining "With" function invocations.
-// If called multiple times, values provided by each call will be appended to the PlacementStatuses field.
-func (b *ClusterResourcePlacementStatusApplyConfiguration) WithPlacementStatuses(values ...*ResourcePlacementStatusApplyConfiguration) *ClusterResourcePlacementStatusApplyConfiguration {
-	for i := range values {
-		if values[i] == nil {
-			panic("nil value passed to WithPlacementStatuses")
-		}
-		b.PlacementStatuses = append(b.PlacementStatuses, *values[i])
+// If called multiple times, the entries provided by each call will be put on the Labels field,
+// overwriting an existing map entries in Labels field with the same key.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithLabels(entries map[string]string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	if b.ObjectMetaApplyConfiguration.Labels == nil && len(entries) > 0 {
+		b.ObjectMetaApplyConfiguration.Labels = make(map[string]string, len(entries))
+	}
+	for k, v := range entries {
+		b.ObjectMetaApplyConfiguration.Labels[k] = v
 	}
 	return b
 }
 
-// WithConditions adds the given value to the Conditions field in the declarative configuration
+// WithAnnotations puts the entries into the Annotations field in the declarative configuration
 // and returns the receiver, so that objects can be build by chaining "With" function invocations.
-// If called multiple times, values provided by each call will be appended to the Conditions field.
-func (b *ClusterResourcePlacementStatusApplyConfiguration) WithConditions(values ...*v1.ConditionApplyConfiguration) *ClusterResourcePlacementStatusApplyConfiguration {
-	for i := range values {
-		if values[i] == nil {
-			panic("nil value passed to WithConditions")
-		}
-		b.Conditions = append(b.Conditions, *values[i])
+// If called multiple times, the entries provided by each call will be put on the Annotations field,
+// overwriting an existing map entries in Annotations field with the same key.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithAnnotations(entries map[string]string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	if b.ObjectMetaApplyConfiguration.Annotations == nil && len(entries) > 0 {
+		b.ObjectMetaApplyConfiguration.Annotations = make(map[string]string, len(entries))
+	}
+	for k, v := range entries {
+		b.ObjectMetaApplyConfiguration.Annotations[k] = v
 	}
 	return b
+}
+
+// WithOwnerReferences adds the given value to the OwnerReferences field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the OwnerReferences field.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithOwnerReferences(values ...*v1.OwnerReferenceApplyConfiguration) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithOwnerReferences")
+		}
+		b.ObjectMetaApplyConfiguration.OwnerReferences = append(b.ObjectMetaApplyConfiguration.OwnerReferences, *values[i])
+	}
+	return b
+}
+
+// WithFinalizers adds the given value to the Finalizers field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Finalizers field.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithFinalizers(values ...string) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.ensureObjectMetaApplyConfigurationExists()
+	for i := range values {
+		b.ObjectMetaApplyConfiguration.Finalizers = append(b.ObjectMetaApplyConfiguration.Finalizers, values[i])
+	}
+	return b
+}
+
+func (b *ClusterResourcePlacementStatusApplyConfiguration) ensureObjectMetaApplyConfigurationExists() {
+	if b.ObjectMetaApplyConfiguration == nil {
+		b.ObjectMetaApplyConfiguration = &v1.ObjectMetaApplyConfiguration{}
+	}
+}
+
+// WithSourceStatus sets the SourceStatus field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SourceStatus field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithSourceStatus(value *PlacementStatusApplyConfiguration) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.SourceStatus = value
+	return b
+}
+
+// WithLastUpdatedTime sets the LastUpdatedTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastUpdatedTime field is set to the value of the last call.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) WithLastUpdatedTime(value metav1.Time) *ClusterResourcePlacementStatusApplyConfiguration {
+	b.LastUpdatedTime = &value
+	return b
+}
+
+// GetKind retrieves the value of the Kind field in the declarative configuration.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) GetKind() *string {
+	return b.TypeMetaApplyConfiguration.Kind
+}
+
+// GetAPIVersion retrieves the value of the APIVersion field in the declarative configuration.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) GetAPIVersion() *string {
+	return b.TypeMetaApplyConfiguration.APIVersion
+}
+
+// GetName retrieves the value of the Name field in the declarative configuration.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) GetName() *string {
+	b.ensureObjectMetaApplyConfigurationExists()
+	return b.ObjectMetaApplyConfiguration.Name
+}
+
+// GetNamespace retrieves the value of the Namespace field in the declarative configuration.
+func (b *ClusterResourcePlacementStatusApplyConfiguration) GetNamespace() *string {
+	b.ensureObjectMetaApplyConfigurationExists()
+	return b.ObjectMetaApplyConfiguration.Namespace
 }
