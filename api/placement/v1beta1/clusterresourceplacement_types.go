@@ -41,9 +41,12 @@ type ClusterResourcePlacement struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.statusReportingScope) || self.statusReportingScope != 'NamespaceAccessible' || size(self.resourceSelectors.filter(x, x.kind == 'Namespace')) == 1",message="spec.statusReportingScope NamespaceAccessible needs exactly one resourceSelector of kind Namespace: the status is written into that namespace"
 // +kubebuilder:validation:XValidation:rule="(has(oldSelf.statusReportingScope) ? oldSelf.statusReportingScope : 'ClusterScopeOnly') == (has(self.statusReportingScope) ? self.statusReportingScope : 'ClusterScopeOnly')",message="spec.statusReportingScope is immutable; delete the placement and create it again to change it"
 type ClusterResourcePlacementSpec struct {
-	// ResourceSelectors select the hub resources to place. Selected resources are ORed.
+	// ResourceSelectors select the hub resources to place. Selected resources are ORed. With
+	// a namespace selected as NamespaceWithResourceSelectors, the other selectors may name
+	// namespaced kinds, and select objects of that namespace.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:XValidation:rule="size(self.filter(x, x.kind == 'Namespace' && x.group == '' && has(x.selectionScope) && x.selectionScope == 'NamespaceWithResourceSelectors')) == 0 || (size(self.filter(x, x.kind == 'Namespace' && x.group == '')) == 1 && self.exists(x, x.kind == 'Namespace' && x.group == '' && has(x.name) && size(x.name) > 0 && !has(x.labelSelector)))",message="spec.resourceSelectors: a namespace selected as NamespaceWithResourceSelectors must be the only Namespace selector, and select by name"
 	// +required
 	ResourceSelectors []ClusterResourceSelector `json:"resourceSelectors"`
 
@@ -72,7 +75,7 @@ type ClusterResourcePlacementSpec struct {
 }
 
 // SelectionScope says whether a selected namespace brings its contents along.
-// +kubebuilder:validation:Enum=NamespaceOnly;NamespaceWithResources
+// +kubebuilder:validation:Enum=NamespaceOnly;NamespaceWithResources;NamespaceWithResourceSelectors
 type SelectionScope string
 
 const (
@@ -80,6 +83,9 @@ const (
 	NamespaceOnly SelectionScope = "NamespaceOnly"
 	// NamespaceWithResources selects the namespace and every placeable object in it.
 	NamespaceWithResources SelectionScope = "NamespaceWithResources"
+	// NamespaceWithResourceSelectors selects the namespace and, of its objects, those the
+	// placement's other (namespaced) selectors select.
+	NamespaceWithResourceSelectors SelectionScope = "NamespaceWithResourceSelectors"
 )
 
 // ClusterResourceSelector selects cluster-scoped hub resources of one kind, by name or by

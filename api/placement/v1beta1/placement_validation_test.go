@@ -61,6 +61,17 @@ func TestClusterResourcePlacementValidation(t *testing.T) {
 		{name: "namespace accessible with two namespaces", spec: map[string]any{"statusReportingScope": "NamespaceAccessible",
 			"resourceSelectors": []any{nsSelector("a"), nsSelector("b")}},
 			refused: []string{"spec.statusReportingScope NamespaceAccessible needs exactly one resourceSelector of kind Namespace"}},
+		{name: "namespace with resource selectors", spec: map[string]any{"resourceSelectors": []any{
+			map[string]any{"group": "", "version": "v1", "kind": "Namespace", "name": "app", "selectionScope": "NamespaceWithResourceSelectors"},
+			map[string]any{"group": "", "version": "v1", "kind": "ConfigMap", "name": "settings"}}}},
+		{name: "namespace with resource selectors beside another namespace", spec: map[string]any{"resourceSelectors": []any{
+			map[string]any{"group": "", "version": "v1", "kind": "Namespace", "name": "app", "selectionScope": "NamespaceWithResourceSelectors"},
+			nsSelector("other")}},
+			refused: []string{"a namespace selected as NamespaceWithResourceSelectors must be the only Namespace selector, and select by name"}},
+		{name: "namespace with resource selectors by label", spec: map[string]any{"resourceSelectors": []any{
+			map[string]any{"group": "", "version": "v1", "kind": "Namespace", "selectionScope": "NamespaceWithResourceSelectors",
+				"labelSelector": map[string]any{"matchLabels": map[string]any{"a": "b"}}}}},
+			refused: []string{"must be the only Namespace selector, and select by name"}},
 		{name: "abandon", spec: map[string]any{"strategy": map[string]any{"deleteStrategy": map[string]any{"propagationPolicy": "Abandon"}}}},
 		{name: "bad delete policy", spec: map[string]any{"strategy": map[string]any{"deleteStrategy": map[string]any{"propagationPolicy": "Orphan"}}},
 			refused: []string{`Unsupported value: "Orphan"`}},

@@ -177,7 +177,7 @@ func (r *Reconciler) resourceChanged(gvr schema.GroupVersionResource, obj *unstr
 	}
 	ns := obj.GetNamespace()
 	for name, sel := range r.interest {
-		if (ns == "" && sel.Resources[gvr]) || (ns != "" && sel.Namespaces[ns]) {
+		if (ns == "" && sel.Resources[gvr]) || (ns != "" && (sel.Namespaces[ns] || sel.Scoped[gvr] == ns)) {
 			r.queue.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
 		}
 	}

@@ -33,6 +33,9 @@ type Selection struct {
 	Resources map[schema.GroupVersionResource]bool
 	// Namespaces are the namespaces selected with their resources.
 	Namespaces map[string]bool
+	// Scoped are the namespaced resource types the selectors name, each with the namespace
+	// selected as NamespaceWithResourceSelectors.
+	Scoped map[schema.GroupVersionResource]string
 }
 
 // selector resolves resource selectors against the watcher's caches.
@@ -43,13 +46,21 @@ type selector struct {
 
 // Select resolves all selectors of a placement.
 func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Selection, error) {
-	out := &Selection{Resources: map[schema.GroupVersionResource]bool{}, Namespaces: map[string]bool{}}
+	out := &Selection{Resources: map[schema.GroupVersionResource]bool{}, Namespaces: map[string]bool{}, Scoped: map[schema.GroupVersionResource]string{}}
 	seen := map[string]bool{}
 	add := func(u *unstructured.Unstructured) {
 		key := u.GroupVersionKind().String() + "/" + u.GetNamespace() + "/" + u.GetName()
 		if !seen[key] {
 			seen[key] = true
 			out.Objects = append(out.Objects, Clean(u))
+		}
+	}
+	// scoped is the namespace selected as NamespaceWithResourceSelectors: the other
+	// selectors may pick namespaced objects there.
+	scoped := ""
+	for _, sel := range sels {
+		if sel.Group == "" && sel.Kind == "Namespace" && sel.SelectionScope == placementv1beta1.NamespaceWithResourceSelectors {
+			scoped = sel.Name
 		}
 	}
 	for i, sel := range sels {
@@ -66,7 +77,14 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 			return nil, err
 		}
 		if mapping.Scope.Name() != meta.RESTScopeNameRoot {
-			return nil, &InvalidSelectorError{fmt.Sprintf("%s selects %s, which is namespaced; a ClusterResourcePlacement selects cluster-scoped resources, so select its namespace instead", field, kindString(gvk))}
+			if scoped == "" {
+				return nil, &InvalidSelectorError{fmt.Sprintf("%s selects %s, which is namespaced; a ClusterResourcePlacement selects cluster-scoped resources, so select its namespace instead (or select the namespace as NamespaceWithResourceSelectors)", field, kindString(gvk))}
+			}
+			out.Scoped[mapping.Resource] = scoped
+			if err := s.selectIn(scoped, sel, gvk, mapping.Resource, field, add); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		isNamespace := gvk.Group == "" && gvk.Kind == "Namespace"
 		if isNamespace && sel.Name != "" {
@@ -105,7 +123,7 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 			u = u.DeepCopy()
 			u.SetGroupVersionKind(gvk)
 			add(u)
-			if isNamespace && sel.SelectionScope != placementv1beta1.NamespaceOnly {
+			if isNamespace && sel.SelectionScope == placementv1beta1.NamespaceWithResources {
 				out.Namespaces[u.GetName()] = true
 			}
 		}
@@ -149,6 +167,34 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 	}
 	sortForPlacing(out.Objects)
 	return out, nil
+}
+
+// selectIn adds the objects of one namespaced kind in namespace ns that a selector picks.
+func (s *selector) selectIn(ns string, sel placementv1beta1.ClusterResourceSelector, gvk schema.GroupVersionKind,
+	gvr schema.GroupVersionResource, field string, add func(*unstructured.Unstructured)) error {
+	objs, synced, err := s.watcher.ByNamespace(gvr, ns)
+	if err != nil {
+		return err
+	}
+	if !synced {
+		return &notSyncedError{gvr}
+	}
+	ls := labels.Everything()
+	if sel.LabelSelector != nil {
+		if ls, err = metav1.LabelSelectorAsSelector(sel.LabelSelector); err != nil {
+			return &InvalidSelectorError{fmt.Sprintf("%s.labelSelector: %v", field, err)}
+		}
+	}
+	for _, u := range objs {
+		if (sel.Name != "" && u.GetName() != sel.Name) || !ls.Matches(labels.Set(u.GetLabels())) ||
+			u.GetDeletionTimestamp() != nil || SkippedObject(u) {
+			continue
+		}
+		u = u.DeepCopy()
+		u.SetGroupVersionKind(gvk)
+		add(u)
+	}
+	return nil
 }
 
 func kindString(gvk schema.GroupVersionKind) string {

@@ -14,7 +14,9 @@ import (
 // The placement type is immutable: a placement that should switch type is deleted and created
 // again. A policy that was set cannot be removed, as that would silently turn it into PickAll.
 type ClusterResourcePlacementSpecApplyConfiguration struct {
-	// ResourceSelectors select the hub resources to place. Selected resources are ORed.
+	// ResourceSelectors select the hub resources to place. Selected resources are ORed. With
+	// a namespace selected as NamespaceWithResourceSelectors, the other selectors may name
+	// namespaced kinds, and select objects of that namespace.
 	ResourceSelectors []ClusterResourceSelectorApplyConfiguration `json:"resourceSelectors,omitempty"`
 	// Policy picks the member clusters. Without a policy, every eligible member is picked.
 	Policy *PlacementPolicyApplyConfiguration `json:"policy,omitempty"`
