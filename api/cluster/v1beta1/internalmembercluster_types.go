@@ -59,6 +59,10 @@ type InternalMemberClusterStatus struct {
 	ResourceUsage ResourceUsage `json:"resourceUsage,omitempty"`
 	// +optional
 	AgentStatus []AgentStatus `json:"agentStatus,omitempty"`
+	// Namespaces are the member's namespaces that Flotilla placed, each with the name of the
+	// Work (its AppliedWork) that owns it; reported on each heartbeat.
+	// +optional
+	Namespaces map[string]string `json:"namespaces,omitempty"`
 }
 
 // InternalMemberClusterList is a list of InternalMemberClusters.

@@ -141,6 +141,11 @@ type MemberClusterStatus struct {
 	// AgentStatus is the last report of each agent in the member.
 	// +optional
 	AgentStatus []AgentStatus `json:"agentStatus,omitempty"`
+
+	// Namespaces are the member's namespaces that Flotilla placed, each with the name of the
+	// Work that owns it, copied from the InternalMemberCluster.
+	// +optional
+	Namespaces map[string]string `json:"namespaces,omitempty"`
 }
 
 // MemberClusterList is a list of MemberClusters.

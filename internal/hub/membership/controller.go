@@ -263,6 +263,7 @@ func (r *Reconciler) copyAgentStatus(mc *clusterv1beta1.MemberCluster, imc *clus
 	mc.Status.Properties = imc.Status.Properties
 	mc.Status.ResourceUsage = imc.Status.ResourceUsage
 	mc.Status.AgentStatus = imc.Status.AgentStatus
+	mc.Status.Namespaces = imc.Status.Namespaces
 
 	period := time.Duration(heartbeatPeriod(mc)) * time.Second
 	joined := metav1.Condition{Type: clusterv1beta1.ConditionJoined, ObservedGeneration: mc.Generation}

@@ -137,6 +137,7 @@ func (r *Reconciler) heartbeat(ctx context.Context, imc *clusterv1beta1.Internal
 		} else {
 			imc.Status.Properties = report.Properties
 			imc.Status.ResourceUsage = report.ResourceUsage
+			imc.Status.Namespaces = report.Namespaces
 		}
 	}
 	meta.SetStatusCondition(&agent.Conditions, health)

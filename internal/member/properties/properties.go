@@ -5,6 +5,7 @@ package properties
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -12,12 +13,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
 
 // Report is one observation of a member cluster.
 type Report struct {
 	Properties    map[clusterv1beta1.PropertyName]clusterv1beta1.PropertyValue
 	ResourceUsage clusterv1beta1.ResourceUsage
+	// Namespaces are the namespaces an AppliedWork owns, with its name.
+	Namespaces map[string]string
 }
 
 // Collect lists the member's nodes and pods and asks its version. Available resources are
@@ -35,6 +39,10 @@ func Collect(ctx context.Context, cs kubernetes.Interface) (Report, error) {
 	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return Report{}, fmt.Errorf("listing pods: %w", err)
+	}
+	namespaces, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return Report{}, fmt.Errorf("listing namespaces: %w", err)
 	}
 	capacity, allocatable := corev1.ResourceList{}, corev1.ResourceList{}
 	for i := range nodes.Items {
@@ -79,10 +87,28 @@ func Collect(ctx context.Context, cs kubernetes.Interface) (Report, error) {
 	}
 	return Report{
 		Properties: props,
+		Namespaces: placedNamespaces(namespaces.Items),
 		ResourceUsage: clusterv1beta1.ResourceUsage{
 			Capacity: capacity, Allocatable: allocatable, Available: available, ObservationTime: now,
 		},
 	}, nil
+}
+
+// placedNamespaces maps the namespaces an AppliedWork owns to its name: those Flotilla
+// placed.
+func placedNamespaces(items []corev1.Namespace) map[string]string {
+	var out map[string]string
+	for i := range items {
+		for _, ref := range items[i].OwnerReferences {
+			if ref.Kind == "AppliedWork" && strings.HasPrefix(ref.APIVersion, placementv1beta1.GroupVersion.Group+"/") {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[items[i].Name] = ref.Name
+			}
+		}
+	}
+	return out
 }
 
 func add(sum, more corev1.ResourceList) {

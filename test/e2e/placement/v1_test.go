@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
 
@@ -80,6 +81,15 @@ func TestV1ManifestWorksAsItsV1beta1Twin(t *testing.T) {
 	members.SetKind("MemberClusterList")
 	g.Expect(fleet.Hub.List(ctx, members)).To(Succeed())
 	g.Expect(members.Items).To(HaveLen(len(fleet.Members)))
+
+	// The members report the namespace they hold, and which Work owns it.
+	g.Eventually(func(g Gomega) {
+		for _, m := range holders(g, "v1twin", "hello") {
+			mc := &clusterv1beta1.MemberCluster{}
+			g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Name: m}, mc)).To(Succeed())
+			g.Expect(mc.Status.Namespaces).To(HaveKeyWithValue("v1twin", placementv1beta1.WorkName("v1twin")), m)
+		}
+	}, wait).Should(Succeed())
 
 	// Deleted through v1, it leaves the members as a v1beta1 placement does.
 	g.Expect(fleet.Hub.Delete(ctx, u)).To(Succeed())

@@ -16,6 +16,9 @@ type InternalMemberClusterStatusApplyConfiguration struct {
 	Properties    map[clusterv1beta1.PropertyName]PropertyValueApplyConfiguration `json:"properties,omitempty"`
 	ResourceUsage *ResourceUsageApplyConfiguration                                `json:"resourceUsage,omitempty"`
 	AgentStatus   []AgentStatusApplyConfiguration                                 `json:"agentStatus,omitempty"`
+	// Namespaces are the member's namespaces that Flotilla placed, each with the name of the
+	// Work (its AppliedWork) that owns it; reported on each heartbeat.
+	Namespaces map[string]string `json:"namespaces,omitempty"`
 }
 
 // InternalMemberClusterStatusApplyConfiguration constructs a declarative configuration of the InternalMemberClusterStatus type for use with
@@ -68,6 +71,20 @@ func (b *InternalMemberClusterStatusApplyConfiguration) WithAgentStatus(values .
 			panic("nil value passed to WithAgentStatus")
 		}
 		b.AgentStatus = append(b.AgentStatus, *values[i])
+	}
+	return b
+}
+
+// WithNamespaces puts the entries into the Namespaces field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, the entries provided by each call will be put on the Namespaces field,
+// overwriting an existing map entries in Namespaces field with the same key.
+func (b *InternalMemberClusterStatusApplyConfiguration) WithNamespaces(entries map[string]string) *InternalMemberClusterStatusApplyConfiguration {
+	if b.Namespaces == nil && len(entries) > 0 {
+		b.Namespaces = make(map[string]string, len(entries))
+	}
+	for k, v := range entries {
+		b.Namespaces[k] = v
 	}
 	return b
 }

@@ -20,6 +20,9 @@ type MemberClusterStatusApplyConfiguration struct {
 	ResourceUsage *ResourceUsageApplyConfiguration `json:"resourceUsage,omitempty"`
 	// AgentStatus is the last report of each agent in the member.
 	AgentStatus []AgentStatusApplyConfiguration `json:"agentStatus,omitempty"`
+	// Namespaces are the member's namespaces that Flotilla placed, each with the name of the
+	// Work that owns it, copied from the InternalMemberCluster.
+	Namespaces map[string]string `json:"namespaces,omitempty"`
 }
 
 // MemberClusterStatusApplyConfiguration constructs a declarative configuration of the MemberClusterStatus type for use with
@@ -72,6 +75,20 @@ func (b *MemberClusterStatusApplyConfiguration) WithAgentStatus(values ...*Agent
 			panic("nil value passed to WithAgentStatus")
 		}
 		b.AgentStatus = append(b.AgentStatus, *values[i])
+	}
+	return b
+}
+
+// WithNamespaces puts the entries into the Namespaces field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, the entries provided by each call will be put on the Namespaces field,
+// overwriting an existing map entries in Namespaces field with the same key.
+func (b *MemberClusterStatusApplyConfiguration) WithNamespaces(entries map[string]string) *MemberClusterStatusApplyConfiguration {
+	if b.Namespaces == nil && len(entries) > 0 {
+		b.Namespaces = make(map[string]string, len(entries))
+	}
+	for k, v := range entries {
+		b.Namespaces[k] = v
 	}
 	return b
 }
