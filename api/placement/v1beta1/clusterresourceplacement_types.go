@@ -391,6 +391,11 @@ type RolloutStrategy struct {
 	// DeleteStrategy says what happens on the members when the placement is deleted.
 	// +optional
 	DeleteStrategy *DeleteStrategy `json:"deleteStrategy,omitempty"`
+
+	// ReportBackStrategy says whether the members report the status of the placed objects
+	// back to the hub.
+	// +optional
+	ReportBackStrategy *ReportBackStrategy `json:"reportBackStrategy,omitempty"`
 }
 
 // DeleteStrategy says what happens on the members when a placement is deleted.

@@ -35,6 +35,11 @@ type WorkSpec struct {
 	// partial comparison, apply always and take over always.
 	// +optional
 	ApplyStrategy *ApplyStrategy `json:"applyStrategy,omitempty"`
+
+	// ReportBackStrategy says whether the member agent reports each object's status on the
+	// member back, in status.manifestConditions[].backReportedStatus.
+	// +optional
+	ReportBackStrategy *ReportBackStrategy `json:"reportBackStrategy,omitempty"`
 }
 
 // WorkloadTemplate is the list of manifests of a Work.
@@ -101,6 +106,11 @@ type ManifestCondition struct {
 	// object, under ReportDiff or when a takeover with IfNoDiff found differences.
 	// +optional
 	DiffDetails *DiffDetails `json:"diffDetails,omitempty"`
+
+	// BackReportedStatus is the object's status on the member, when the Work's
+	// reportBackStrategy is Mirror.
+	// +optional
+	BackReportedStatus *BackReportedStatus `json:"backReportedStatus,omitempty"`
 }
 
 // DriftDetails are the drifts found on one object.
@@ -146,4 +156,52 @@ type WorkList struct {
 
 func init() {
 	SchemeBuilder.Register(&Work{}, &WorkList{})
+}
+
+// ReportBackStrategy says whether and where the status of placed objects is reported back.
+//
+// +kubebuilder:validation:XValidation:rule="self.type != 'Mirror' || has(self.destination)",message="reportBackStrategy.destination is required when type is Mirror: set WorkAPI (or OriginalResource)"
+type ReportBackStrategy struct {
+	// Type is Disabled (the default) or Mirror.
+	// +kubebuilder:validation:Enum=Disabled;Mirror
+	// +kubebuilder:default=Disabled
+	// +required
+	Type ReportBackStrategyType `json:"type"`
+
+	// Destination is WorkAPI (the status is copied into the Work's manifest conditions) or
+	// OriginalResource (KubeFleet also copies it to the hub's object when one member is
+	// picked; Flotilla reports it through the Work for both).
+	// +kubebuilder:validation:Enum=OriginalResource;WorkAPI
+	// +optional
+	Destination *ReportBackDestination `json:"destination,omitempty"`
+}
+
+// ReportBackStrategyType is Disabled or Mirror.
+type ReportBackStrategyType string
+
+// ReportBackDestination is OriginalResource or WorkAPI.
+type ReportBackDestination string
+
+const (
+	// ReportBackDisabled reports nothing back.
+	ReportBackDisabled ReportBackStrategyType = "Disabled"
+	// ReportBackMirror copies each object's status back.
+	ReportBackMirror ReportBackStrategyType = "Mirror"
+	// ReportBackWorkAPI reports into the Work.
+	ReportBackWorkAPI ReportBackDestination = "WorkAPI"
+	// ReportBackOriginalResource reports into the hub's original object.
+	ReportBackOriginalResource ReportBackDestination = "OriginalResource"
+)
+
+// BackReportedStatus is an object's status as the member agent last read it.
+type BackReportedStatus struct {
+	// ObservedStatus is the object's apiVersion, kind, name and namespace, and its status.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:EmbeddedResource
+	// +optional
+	ObservedStatus runtime.RawExtension `json:"observedStatus,omitempty"`
+
+	// ObservationTime is when the agent read it.
+	// +required
+	ObservationTime metav1.Time `json:"observationTime"`
 }

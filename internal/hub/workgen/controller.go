@@ -258,6 +258,7 @@ const fieldOwner = "flotilla-workgen"
 func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, crp, index string,
 	c workContent) (*placementv1beta1.Work, error) {
 	name := c.name
+	abandon, reportBack := r.placementStrategy(ctx, crp)
 	manifests := make([]*placementac.ManifestApplyConfiguration, len(c.raws))
 	for i, raw := range c.raws {
 		manifests[i] = placementac.Manifest()
@@ -271,6 +272,13 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		}
 		spec.WithApplyStrategy(strategy)
 	}
+	if reportBack != nil && reportBack.Type == placementv1beta1.ReportBackMirror {
+		rb, err := controllerdefaults.Convert[placementac.ReportBackStrategyApplyConfiguration](reportBack)
+		if err != nil {
+			return nil, err
+		}
+		spec.WithReportBackStrategy(rb)
+	}
 	labels := map[string]string{
 		placementv1beta1.CRPTrackingLabel:                 crp,
 		placementv1beta1.ParentBindingLabel:               b.Name,
@@ -282,7 +290,7 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		labels[placementv1beta1.EnvelopeNamespaceLabel] = e.Namespace
 	}
 	annotations := map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}
-	if r.abandons(ctx, crp) {
+	if abandon {
 		annotations[placementv1beta1.DeletePropagationAnnotation] = string(placementv1beta1.DeletePropagationPolicyAbandon)
 	}
 	w := &placementv1beta1.Work{}

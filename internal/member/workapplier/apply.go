@@ -52,6 +52,9 @@ type result struct {
 	// retry asks for another attempt soon: the failure may pass (a missing CRD, a namespace
 	// still being created, an API server hiccup).
 	retry bool
+	// observed is the applied object's status, with its apiVersion, kind, name and
+	// namespace, for reportBackStrategy Mirror; nil when it has no status.
+	observed []byte
 }
 
 func failed(reason string, retry bool, format string, args ...any) result {
@@ -424,7 +427,25 @@ func (a *applier) appliedResult(ctx context.Context, live *unstructured.Unstruct
 		applied: true, reason: placementv1beta1.ManifestAppliedReason,
 		message: fmt.Sprintf("%s is applied", describe(live)), avail: &av,
 		owned: true, uid: live.GetUID(), generation: ptr.To(live.GetGeneration()),
+		observed: observedStatus(live),
 	}
+}
+
+// observedStatus is the object's status as reportBackStrategy Mirror reports it.
+func observedStatus(live *unstructured.Unstructured) []byte {
+	status, ok := live.Object["status"]
+	if !ok {
+		return nil
+	}
+	meta := map[string]any{"name": live.GetName()}
+	if ns := live.GetNamespace(); ns != "" {
+		meta["namespace"] = ns
+	}
+	data, err := json.Marshal(map[string]any{"apiVersion": live.GetAPIVersion(), "kind": live.GetKind(), "metadata": meta, "status": status})
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // reportDiff compares without changing anything.

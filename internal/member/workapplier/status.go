@@ -1,11 +1,14 @@
 package workapplier
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
@@ -67,6 +70,7 @@ func newStatus(work *placementv1beta1.Work, results []result, reportDiff bool, n
 				meta.RemoveStatusCondition(&mc.Conditions, placementv1beta1.WorkConditionTypeAvailable)
 			}
 		}
+		mc.BackReportedStatus = backReported(work.Spec.ReportBackStrategy, mc.BackReportedStatus, r, now)
 		mc.DriftDetails = driftDetails(mc.DriftDetails, r, now)
 		mc.DiffDetails = diffDetails(mc.DiffDetails, r, now)
 		out.ManifestConditions = append(out.ManifestConditions, mc)
@@ -157,4 +161,29 @@ func unreachableStatus(st placementv1beta1.WorkStatus, gen int64, msg string, no
 		Status: metav1.ConditionUnknown, Reason: placementv1beta1.WorkMemberUnreachableReason, Message: msg,
 		ObservedGeneration: gen, LastTransitionTime: now})
 	return out, true
+}
+
+// backReported is a manifest's back-reported status under reportBackStrategy Mirror; an
+// unchanged status keeps its observation time, so that it causes no write.
+func backReported(s *placementv1beta1.ReportBackStrategy, prev *placementv1beta1.BackReportedStatus, r result, now metav1.Time) *placementv1beta1.BackReportedStatus {
+	if s == nil || s.Type != placementv1beta1.ReportBackMirror || r.observed == nil {
+		return nil
+	}
+	if prev != nil && sameJSON(prev.ObservedStatus.Raw, r.observed) {
+		return prev
+	}
+	return &placementv1beta1.BackReportedStatus{ObservedStatus: runtime.RawExtension{Raw: r.observed}, ObservationTime: now}
+}
+
+// sameJSON compares two JSON documents by value: the API server may write the stored copy
+// with other spacing or key order.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(va, vb)
 }

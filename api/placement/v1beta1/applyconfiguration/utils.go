@@ -28,6 +28,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.AppliedWorkStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ApplyStrategy"):
 		return &placementv1beta1.ApplyStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("BackReportedStatus"):
+		return &placementv1beta1.BackReportedStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterAffinity"):
 		return &placementv1beta1.ClusterAffinityApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterDecision"):
@@ -106,6 +108,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.PropertySelectorRequirementApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PropertySorter"):
 		return &placementv1beta1.PropertySorterApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ReportBackStrategy"):
+		return &placementv1beta1.ReportBackStrategyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceBindingSpec"):
 		return &placementv1beta1.ResourceBindingSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceBindingStatus"):

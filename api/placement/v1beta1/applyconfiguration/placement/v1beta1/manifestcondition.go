@@ -20,6 +20,9 @@ type ManifestConditionApplyConfiguration struct {
 	// DiffDetails lists the differences between the hub's manifest and the member's
 	// object, under ReportDiff or when a takeover with IfNoDiff found differences.
 	DiffDetails *DiffDetailsApplyConfiguration `json:"diffDetails,omitempty"`
+	// BackReportedStatus is the object's status on the member, when the Work's
+	// reportBackStrategy is Mirror.
+	BackReportedStatus *BackReportedStatusApplyConfiguration `json:"backReportedStatus,omitempty"`
 }
 
 // ManifestConditionApplyConfiguration constructs a declarative configuration of the ManifestCondition type for use with
@@ -62,5 +65,13 @@ func (b *ManifestConditionApplyConfiguration) WithDriftDetails(value *DriftDetai
 // If called multiple times, the DiffDetails field is set to the value of the last call.
 func (b *ManifestConditionApplyConfiguration) WithDiffDetails(value *DiffDetailsApplyConfiguration) *ManifestConditionApplyConfiguration {
 	b.DiffDetails = value
+	return b
+}
+
+// WithBackReportedStatus sets the BackReportedStatus field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the BackReportedStatus field is set to the value of the last call.
+func (b *ManifestConditionApplyConfiguration) WithBackReportedStatus(value *BackReportedStatusApplyConfiguration) *ManifestConditionApplyConfiguration {
+	b.BackReportedStatus = value
 	return b
 }

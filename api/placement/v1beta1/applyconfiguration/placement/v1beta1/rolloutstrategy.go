@@ -19,6 +19,9 @@ type RolloutStrategyApplyConfiguration struct {
 	ApplyStrategy *ApplyStrategyApplyConfiguration `json:"applyStrategy,omitempty"`
 	// DeleteStrategy says what happens on the members when the placement is deleted.
 	DeleteStrategy *DeleteStrategyApplyConfiguration `json:"deleteStrategy,omitempty"`
+	// ReportBackStrategy says whether the members report the status of the placed objects
+	// back to the hub.
+	ReportBackStrategy *ReportBackStrategyApplyConfiguration `json:"reportBackStrategy,omitempty"`
 }
 
 // RolloutStrategyApplyConfiguration constructs a declarative configuration of the RolloutStrategy type for use with
@@ -56,5 +59,13 @@ func (b *RolloutStrategyApplyConfiguration) WithApplyStrategy(value *ApplyStrate
 // If called multiple times, the DeleteStrategy field is set to the value of the last call.
 func (b *RolloutStrategyApplyConfiguration) WithDeleteStrategy(value *DeleteStrategyApplyConfiguration) *RolloutStrategyApplyConfiguration {
 	b.DeleteStrategy = value
+	return b
+}
+
+// WithReportBackStrategy sets the ReportBackStrategy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ReportBackStrategy field is set to the value of the last call.
+func (b *RolloutStrategyApplyConfiguration) WithReportBackStrategy(value *ReportBackStrategyApplyConfiguration) *RolloutStrategyApplyConfiguration {
+	b.ReportBackStrategy = value
 	return b
 }

@@ -12,6 +12,9 @@ type WorkSpecApplyConfiguration struct {
 	// ApplyStrategy says how the manifests are applied; empty means client-side apply,
 	// partial comparison, apply always and take over always.
 	ApplyStrategy *ApplyStrategyApplyConfiguration `json:"applyStrategy,omitempty"`
+	// ReportBackStrategy says whether the member agent reports each object's status on the
+	// member back, in status.manifestConditions[].backReportedStatus.
+	ReportBackStrategy *ReportBackStrategyApplyConfiguration `json:"reportBackStrategy,omitempty"`
 }
 
 // WorkSpecApplyConfiguration constructs a declarative configuration of the WorkSpec type for use with
@@ -33,5 +36,13 @@ func (b *WorkSpecApplyConfiguration) WithWorkload(value *WorkloadTemplateApplyCo
 // If called multiple times, the ApplyStrategy field is set to the value of the last call.
 func (b *WorkSpecApplyConfiguration) WithApplyStrategy(value *ApplyStrategyApplyConfiguration) *WorkSpecApplyConfiguration {
 	b.ApplyStrategy = value
+	return b
+}
+
+// WithReportBackStrategy sets the ReportBackStrategy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ReportBackStrategy field is set to the value of the last call.
+func (b *WorkSpecApplyConfiguration) WithReportBackStrategy(value *ReportBackStrategyApplyConfiguration) *WorkSpecApplyConfiguration {
+	b.ReportBackStrategy = value
 	return b
 }

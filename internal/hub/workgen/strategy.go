@@ -8,15 +8,16 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 )
 
-// abandons says whether the placement's deleteStrategy leaves the placed resources on the
-// members. A placement that cannot be read abandons nothing.
-func (r *Reconciler) abandons(ctx context.Context, crp string) bool {
+// placementStrategy reads what of the placement's strategy travels on its Works besides the
+// binding: whether it abandons its resources when deleted, and its report-back strategy. A
+// placement that cannot be read abandons nothing and reports nothing back.
+func (r *Reconciler) placementStrategy(ctx context.Context, crp string) (abandon bool, reportBack *placementv1beta1.ReportBackStrategy) {
 	p := &placementv1beta1.ClusterResourcePlacement{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: crp}, p); err != nil {
-		return false
+		return false, nil
 	}
 	ds := p.Spec.Strategy.DeleteStrategy
-	return ds != nil && ds.PropagationPolicy == placementv1beta1.DeletePropagationPolicyAbandon
+	return ds != nil && ds.PropagationPolicy == placementv1beta1.DeletePropagationPolicyAbandon, p.Spec.Strategy.ReportBackStrategy
 }
 
 // keepAbandonForDeletedPlacement clears the Abandon mark from the Works of a binding that
