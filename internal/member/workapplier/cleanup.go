@@ -91,15 +91,7 @@ func (r *Reconciler) abandon(ctx context.Context, aw *placementv1beta1.AppliedWo
 		if err != nil {
 			return err
 		}
-		var keep []metav1.OwnerReference
-		ours := false
-		for _, ref := range obj.GetOwnerReferences() {
-			if ref.UID == aw.UID {
-				ours = true
-				continue
-			}
-			keep = append(keep, ref)
-		}
+		keep, ours := withoutOwner(obj, aw.UID)
 		if !ours {
 			return nil
 		}
@@ -133,15 +125,7 @@ func (r *Reconciler) release(ctx context.Context, aw *placementv1beta1.AppliedWo
 		if res.UID != "" && obj.GetUID() != res.UID {
 			return nil // a different object of the same name: not ours
 		}
-		var keep []metav1.OwnerReference
-		ours := false
-		for _, ref := range obj.GetOwnerReferences() {
-			if ref.UID == aw.UID {
-				ours = true
-				continue
-			}
-			keep = append(keep, ref)
-		}
+		keep, ours := withoutOwner(obj, aw.UID)
 		if !ours {
 			return nil
 		}
@@ -161,6 +145,18 @@ func (r *Reconciler) release(ctx context.Context, aw *placementv1beta1.AppliedWo
 		}
 		return r.dropOwner(ctx, ri, obj, keep)
 	})
+}
+
+// withoutOwner returns the object's ownerReferences other than uid's, and whether uid owned it.
+func withoutOwner(obj *unstructured.Unstructured, uid types.UID) (keep []metav1.OwnerReference, ours bool) {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == uid {
+			ours = true
+			continue
+		}
+		keep = append(keep, ref)
+	}
+	return keep, ours
 }
 
 func (r *Reconciler) dropOwner(ctx context.Context, ri dynamic.ResourceInterface, obj *unstructured.Unstructured, keep []metav1.OwnerReference) error {
