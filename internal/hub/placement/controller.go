@@ -190,7 +190,7 @@ func (r *Reconciler) setInterest(name string, sel *Selection) {
 		delete(r.interest, name)
 		return
 	}
-	r.interest[name] = &Selection{Resources: sel.Resources, Namespaces: sel.Namespaces}
+	r.interest[name] = &Selection{Resources: sel.Resources, Namespaces: sel.Namespaces, Scoped: sel.Scoped}
 }
 
 // Reconcile brings one placement's snapshots and status up to date.

@@ -116,12 +116,15 @@ func TestStatusReportingScopeNamespaceAccessible(t *testing.T) {
 		g.Expect(s.LastUpdatedTime.IsZero()).To(BeFalse())
 	}, wait).Should(Succeed())
 
-	// The scope cannot change afterwards.
-	g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Name: "nsstatus"}, p)).To(Succeed())
-	p.Spec.StatusReportingScope = placementv1beta1.ClusterScopeOnly
-	err := fleet.Hub.Update(ctx, p)
-	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("spec.statusReportingScope is immutable"))
+	// The scope cannot change afterwards (a conflict with the controllers' writes is retried).
+	g.Eventually(func(g Gomega) string {
+		g.Expect(fleet.Hub.Get(ctx, client.ObjectKey{Name: "nsstatus"}, p)).To(Succeed())
+		p.Spec.StatusReportingScope = placementv1beta1.ClusterScopeOnly
+		err := fleet.Hub.Update(ctx, p)
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(apierrors.IsConflict(err)).To(BeFalse(), "%v", err)
+		return err.Error()
+	}, wait).Should(ContainSubstring("spec.statusReportingScope is immutable"))
 
 	// The copy goes with the placement.
 	g.Expect(fleet.Hub.Delete(ctx, crp("nsstatus", "", nil))).To(Succeed())
