@@ -69,36 +69,30 @@ func latestOverrides(ctx context.Context, c client.Reader) (overrider.Snapshots,
 	if err := c.List(ctx, &ros, latest); err != nil {
 		return overrider.Snapshots{}, err
 	}
-	var s overrider.Snapshots
-	best := map[string]int{}
-	for i := range cros.Items {
-		o := &cros.Items[i]
-		key := o.Labels[placementv1beta1.OverrideTrackingLabel]
-		if j, ok := best[key]; ok {
-			if snapshot.Index(o, placementv1beta1.OverrideIndexLabel) <= snapshot.Index(&s.Cluster[j], placementv1beta1.OverrideIndexLabel) {
-				continue
-			}
-			s.Cluster[j] = *o
-			continue
+	return overrider.Snapshots{Cluster: newestPerOverride(cros.Items), Namespaced: newestPerOverride(ros.Items)}, nil
+}
+
+// newestPerOverride keeps, of the snapshots of each override (by namespace and tracking
+// label), the one with the highest index.
+func newestPerOverride[T any, P interface {
+	*T
+	client.Object
+}](items []T) []T {
+	var out []T
+	at := map[string]int{}
+	for i := range items {
+		o := P(&items[i])
+		key := o.GetNamespace() + "/" + o.GetLabels()[placementv1beta1.OverrideTrackingLabel]
+		j, seen := at[key]
+		switch {
+		case !seen:
+			at[key] = len(out)
+			out = append(out, items[i])
+		case snapshot.Index(o, placementv1beta1.OverrideIndexLabel) > snapshot.Index(P(&out[j]), placementv1beta1.OverrideIndexLabel):
+			out[j] = items[i]
 		}
-		best[key] = len(s.Cluster)
-		s.Cluster = append(s.Cluster, *o)
 	}
-	best = map[string]int{}
-	for i := range ros.Items {
-		o := &ros.Items[i]
-		key := o.Namespace + "/" + o.Labels[placementv1beta1.OverrideTrackingLabel]
-		if j, ok := best[key]; ok {
-			if snapshot.Index(o, placementv1beta1.OverrideIndexLabel) <= snapshot.Index(&s.Namespaced[j], placementv1beta1.OverrideIndexLabel) {
-				continue
-			}
-			s.Namespaced[j] = *o
-			continue
-		}
-		best[key] = len(s.Namespaced)
-		s.Namespaced = append(s.Namespaced, *o)
-	}
-	return s, nil
+	return out
 }
 
 // watchOverrides wakes the placements an override snapshot may concern (the one it names,

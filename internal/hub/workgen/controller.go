@@ -177,12 +177,13 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 			"the overrides could not be applied (see the Overridden condition); the member keeps what it had")
 	}
 
+	abandon, reportBack := r.placementStrategy(ctx, crp) // read once for all the binding's Works
 	var works []*placementv1beta1.Work
 	keep := map[string]bool{}
 	for _, c := range contents {
 		name := c.name
 		keep[name] = true
-		w, err := r.writeWork(ctx, b, ns, crp, index, c)
+		w, err := r.writeWork(ctx, b, ns, crp, index, c, abandon, reportBack)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.Spec.TargetCluster)
@@ -256,9 +257,8 @@ func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placement
 const fieldOwner = "flotilla-workgen"
 
 func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, crp, index string,
-	c workContent) (*placementv1beta1.Work, error) {
+	c workContent, abandon bool, reportBack *placementv1beta1.ReportBackStrategy) (*placementv1beta1.Work, error) {
 	name := c.name
-	abandon, reportBack := r.placementStrategy(ctx, crp)
 	manifests := make([]*placementac.ManifestApplyConfiguration, len(c.raws))
 	for i, raw := range c.raws {
 		manifests[i] = placementac.Manifest()
