@@ -67,31 +67,34 @@ func (f *Fleet) RegisterMember(ctx context.Context, member *Cluster, heartbeatSe
 	if err != nil {
 		return nil, err
 	}
-	mc := &clusterv1beta1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: member.Name}}
-	err = hub.Get(ctx, client.ObjectKeyFromObject(mc), mc)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, err
-	}
-	exists := err == nil
-	if mc.Labels == nil {
-		mc.Labels = map[string]string{}
-	}
-	for k, v := range labels {
-		mc.Labels[k] = v
-	}
-	if len(annotations) > 0 && mc.Annotations == nil {
-		mc.Annotations = map[string]string{}
-	}
-	for k, v := range annotations {
-		mc.Annotations[k] = v
-	}
-	mc.Spec.Identity = AgentIdentity(member.Name)
-	mc.Spec.HeartbeatPeriodSeconds = heartbeatSeconds
-	if exists {
-		err = hub.Update(ctx, mc)
-	} else {
-		err = hub.Create(ctx, mc)
-	}
+	// The hub's controllers write the member too (finalizers, status), so a conflict only
+	// means reading it again.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		mc := &clusterv1beta1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: member.Name}}
+		err := hub.Get(ctx, client.ObjectKeyFromObject(mc), mc)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		exists := err == nil
+		if mc.Labels == nil {
+			mc.Labels = map[string]string{}
+		}
+		for k, v := range labels {
+			mc.Labels[k] = v
+		}
+		if len(annotations) > 0 && mc.Annotations == nil {
+			mc.Annotations = map[string]string{}
+		}
+		for k, v := range annotations {
+			mc.Annotations[k] = v
+		}
+		mc.Spec.Identity = AgentIdentity(member.Name)
+		mc.Spec.HeartbeatPeriodSeconds = heartbeatSeconds
+		if exists {
+			return hub.Update(ctx, mc)
+		}
+		return hub.Create(ctx, mc)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("writing the MemberCluster %s: %w", member.Name, err)
 	}

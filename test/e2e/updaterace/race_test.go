@@ -54,11 +54,14 @@ func createRunWithTheFleet(f *fleetup.Fleet) error {
 		if err := f.Hub.Get(ctx, client.ObjectKey{Name: name}, mc); err != nil {
 			return err
 		}
+		// A merge patch, not an update: the hub's controllers write the member at the same
+		// time (finalizers, status), and an update would lose that race with a conflict.
+		base := client.MergeFrom(mc.DeepCopy())
 		if mc.Labels == nil {
 			mc.Labels = map[string]string{}
 		}
 		mc.Labels[u.GroupLabel] = group
-		if err := f.Hub.Update(ctx, mc); err != nil {
+		if err := f.Hub.Patch(ctx, mc, base); err != nil {
 			return err
 		}
 	}
