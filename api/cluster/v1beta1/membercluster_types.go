@@ -48,6 +48,39 @@ type MemberClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Taints []Taint `json:"taints,omitempty"`
+
+	// DeleteOptions say what deleting this MemberCluster checks first.
+	// +optional
+	DeleteOptions *DeleteOptions `json:"deleteOptions,omitempty"`
+}
+
+// DeleteValidationMode says whether deleting a MemberCluster is checked first.
+// +kubebuilder:validation:Enum=Skip;Strict
+type DeleteValidationMode string
+
+const (
+	// DeleteValidationStrict refuses to delete a member that still exports services: its
+	// leaving would take those endpoints out of every import at once.
+	DeleteValidationStrict DeleteValidationMode = "Strict"
+	// DeleteValidationSkip deletes the member without checking.
+	DeleteValidationSkip DeleteValidationMode = "Skip"
+)
+
+// DeleteOptions say what deleting a MemberCluster checks first.
+type DeleteOptions struct {
+	// ValidationMode is Strict (the default: a member that still exports services is not
+	// deleted; the ServicesExported condition names them) or Skip (delete it anyway).
+	// +kubebuilder:default=Strict
+	// +optional
+	ValidationMode DeleteValidationMode `json:"validationMode,omitempty"`
+}
+
+// ValidationMode is the member's delete validation mode, Strict unless it says Skip.
+func (s *MemberClusterSpec) ValidationMode() DeleteValidationMode {
+	if s.DeleteOptions != nil && s.DeleteOptions.ValidationMode == DeleteValidationSkip {
+		return DeleteValidationSkip
+	}
+	return DeleteValidationStrict
 }
 
 // Taint repels placements that do not tolerate it.

@@ -1,5 +1,7 @@
 package v1beta1
 
+import "strings"
+
 // Names of conditions, labels, annotations and properties, as KubeFleet spells them.
 const (
 	// ConditionReadyToJoin is set by the hub once the member's namespace, RBAC and IMC exist.
@@ -8,6 +10,10 @@ const (
 	ConditionJoined = "Joined"
 	// ConditionHealthy is true while the member's agents report a healthy cluster.
 	ConditionHealthy = "Healthy"
+	// ConditionServicesExported is Flotilla's own: true while the member exports services
+	// to the fleet. Deleting a Strict member is refused while it is true
+	// (config/policies/23-member-delete-guard.yaml).
+	ConditionServicesExported = "ServicesExported"
 
 	// MemberClusterFinalizer holds a MemberCluster until its agent left and its namespace is gone.
 	MemberClusterFinalizer = "kubernetes-fleet.io/membercluster-finalizer"
@@ -44,6 +50,12 @@ const (
 
 // NamespaceForMember returns the hub namespace of a member.
 func NamespaceForMember(member string) string { return NamespacePrefix + member }
+
+// MemberForNamespace is the member whose hub namespace ns is, if it is one.
+func MemberForNamespace(ns string) (string, bool) {
+	member, ok := strings.CutPrefix(ns, NamespacePrefix)
+	return member, ok && member != ""
+}
 
 // RoleForMember returns the name of the Role the hub grants a member agent.
 func RoleForMember(member string) string { return "fleet-role-" + member }

@@ -17,19 +17,25 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	clusterac "github.com/flotilla-dev/flotilla/api/cluster/v1beta1/applyconfiguration/cluster/v1beta1"
+	networkingv1alpha1 "github.com/flotilla-dev/flotilla/api/networking/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
 )
@@ -83,8 +89,20 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Watches(&clusterv1beta1.InternalMemberCluster{}, controllerdefaults.EnqueueByLabel(clusterv1beta1.MemberNameLabel)).
+		// An export appearing or going changes the ServicesExported condition.
+		Watches(&networkingv1alpha1.InternalServiceExport{}, handler.EnqueueRequestsFromMapFunc(memberOfNamespace),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
+}
+
+// memberOfNamespace enqueues the member whose hub namespace o is in.
+func memberOfNamespace(_ context.Context, o client.Object) []reconcile.Request {
+	member, ok := clusterv1beta1.MemberForNamespace(o.GetNamespace())
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: member}}}
 }
 
 // Reconcile brings one member's hub objects and status up to date.
@@ -125,6 +143,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		Message:            fmt.Sprintf("namespace %s, its RBAC and the InternalMemberCluster are ready for the member agent", imc.Namespace),
 	})
 	recheck := r.copyAgentStatus(mc, imc)
+	var exports networkingv1alpha1.InternalServiceExportList
+	if err := r.Client.List(ctx, &exports, client.InNamespace(imc.Namespace)); err != nil {
+		return reconcile.Result{}, err
+	}
+	meta.SetStatusCondition(&mc.Status.Conditions, servicesExported(mc, exports.Items))
 	if err := r.updateStatus(ctx, mc); err != nil {
 		return reconcile.Result{}, err
 	}

@@ -18,6 +18,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=cluster.kubernetes-fleet.io, Version=v1beta1
 	case v1beta1.SchemeGroupVersion.WithKind("AgentStatus"):
 		return &clusterv1beta1.AgentStatusApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("DeleteOptions"):
+		return &clusterv1beta1.DeleteOptionsApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("InternalMemberCluster"):
 		return &clusterv1beta1.InternalMemberClusterApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("InternalMemberClusterSpec"):

@@ -18,6 +18,8 @@ type MemberClusterSpecApplyConfiguration struct {
 	HeartbeatPeriodSeconds *int32 `json:"heartbeatPeriodSeconds,omitempty"`
 	// Taints keep placements without a matching toleration off this member.
 	Taints []TaintApplyConfiguration `json:"taints,omitempty"`
+	// DeleteOptions say what deleting this MemberCluster checks first.
+	DeleteOptions *DeleteOptionsApplyConfiguration `json:"deleteOptions,omitempty"`
 }
 
 // MemberClusterSpecApplyConfiguration constructs a declarative configuration of the MemberClusterSpec type for use with
@@ -52,5 +54,13 @@ func (b *MemberClusterSpecApplyConfiguration) WithTaints(values ...*TaintApplyCo
 		}
 		b.Taints = append(b.Taints, *values[i])
 	}
+	return b
+}
+
+// WithDeleteOptions sets the DeleteOptions field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeleteOptions field is set to the value of the last call.
+func (b *MemberClusterSpecApplyConfiguration) WithDeleteOptions(value *DeleteOptionsApplyConfiguration) *MemberClusterSpecApplyConfiguration {
+	b.DeleteOptions = value
 	return b
 }
