@@ -68,6 +68,7 @@ var controllers = []func(Env) error{
 	setupNetworking,
 	setupPlacement,
 	setupWorkGenerator,
+	setupReportBack,
 }
 
 func setupUpdates(env Env) error {
