@@ -57,6 +57,9 @@ func TestOverrides(t *testing.T) {
 		}
 	}()
 	app(g, "ovr")
+	// A ConfigMap of its own for the broken override below: one override per resource.
+	g.Expect(fleet.Hub.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ovr", Name: "extra"},
+		Data: map[string]string{"k": "v"}})).To(Succeed())
 	g.Expect(fleet.Hub.Create(ctx, &placementv1beta1.ClusterResourceOverride{
 		ObjectMeta: metav1.ObjectMeta{Name: "ovr-label"},
 		Spec: placementv1beta1.ClusterResourceOverrideSpec{
@@ -132,7 +135,7 @@ func TestOverrides(t *testing.T) {
 	g.Expect(fleet.Hub.Create(ctx, &placementv1beta1.ResourceOverride{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ovr", Name: "ovr-broken"},
 		Spec: placementv1beta1.ResourceOverrideSpec{
-			ResourceSelectors: []placementv1beta1.ResourceSelector{{Version: "v1", Kind: "ConfigMap", Name: "settings"}},
+			ResourceSelectors: []placementv1beta1.ResourceSelector{{Version: "v1", Kind: "ConfigMap", Name: "extra"}},
 			Policy: &placementv1beta1.OverridePolicy{OverrideRules: []placementv1beta1.OverrideRule{{
 				ClusterSelector: onMemberLabel(third),
 				JSONPatchOverrides: []placementv1beta1.JSONPatchOverride{{Operator: placementv1beta1.JSONPatchReplace,
