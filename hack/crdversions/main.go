@@ -20,19 +20,21 @@ import (
 // servedAlso lists, per group/kind, the versions served besides the storage version, as
 // KubeFleet serves them (../shared/kubefleet/crds).
 var servedAlso = map[string][]string{
-	"cluster.kubernetes-fleet.io/MemberCluster":                     {"v1"},
-	"cluster.kubernetes-fleet.io/InternalMemberCluster":             {"v1"},
-	"placement.kubernetes-fleet.io/ClusterResourcePlacement":        {"v1"},
-	"placement.kubernetes-fleet.io/ClusterResourceBinding":          {"v1"},
-	"placement.kubernetes-fleet.io/ClusterResourceSnapshot":         {"v1"},
-	"placement.kubernetes-fleet.io/ClusterSchedulingPolicySnapshot": {"v1"},
-	"placement.kubernetes-fleet.io/Work":                            {"v1"},
-	"placement.kubernetes-fleet.io/AppliedWork":                     {"v1"},
-	"placement.kubernetes-fleet.io/ClusterResourcePlacementStatus":  {"v1"},
-	"placement.kubernetes-fleet.io/ClusterResourceOverride":         {"v1", "v1alpha1"},
-	"placement.kubernetes-fleet.io/ClusterResourceOverrideSnapshot": {"v1", "v1alpha1"},
-	"placement.kubernetes-fleet.io/ResourceOverride":                {"v1", "v1alpha1"},
-	"placement.kubernetes-fleet.io/ResourceOverrideSnapshot":        {"v1", "v1alpha1"},
+	"cluster.kubernetes-fleet.io/MemberCluster":                              {"v1"},
+	"cluster.kubernetes-fleet.io/InternalMemberCluster":                      {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourcePlacement":                 {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourceBinding":                   {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourceSnapshot":                  {"v1"},
+	"placement.kubernetes-fleet.io/ClusterSchedulingPolicySnapshot":          {"v1"},
+	"placement.kubernetes-fleet.io/Work":                                     {"v1"},
+	"placement.kubernetes-fleet.io/AppliedWork":                              {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourcePlacementStatus":           {"v1"},
+	"placement.kubernetes-fleet.io/ClusterResourceOverride":                  {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ClusterResourceOverrideSnapshot":          {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ResourceOverride":                         {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ResourceOverrideSnapshot":                 {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/ClusterResourcePlacementEviction":         {"v1alpha1"},
+	"placement.kubernetes-fleet.io/ClusterResourcePlacementDisruptionBudget": {"v1alpha1"},
 }
 
 // noDefaultIn lists, per added version, properties (as parent/child names) whose default

@@ -4,6 +4,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
+	"github.com/flotilla-dev/flotilla/internal/hub/eviction"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/overridesnapshot"
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
@@ -31,6 +32,7 @@ func setupPlacement(env Env) error {
 		func(e Env) error { return scheduler.Setup(e.Manager, scheduler.Options{Hearing: hearing}) },
 		func(e Env) error { return rollout.Setup(e.Manager, rollout.Options{}) },
 		func(e Env) error { return overridesnapshot.Setup(e.Manager, overridesnapshot.Options{}) },
+		func(e Env) error { return eviction.Setup(e.Manager, eviction.Options{}) },
 	} {
 		if err := setup(env); err != nil {
 			return err

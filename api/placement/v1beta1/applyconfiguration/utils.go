@@ -48,6 +48,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ClusterResourceOverrideSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacement"):
 		return &placementv1beta1.ClusterResourcePlacementApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacementDisruptionBudget"):
+		return &placementv1beta1.ClusterResourcePlacementDisruptionBudgetApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacementEviction"):
+		return &placementv1beta1.ClusterResourcePlacementEvictionApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacementSpec"):
 		return &placementv1beta1.ClusterResourcePlacementSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourcePlacementStatus"):
@@ -94,6 +98,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.OverrideRuleApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PatchDetail"):
 		return &placementv1beta1.PatchDetailApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("PlacementDisruptionBudgetSpec"):
+		return &placementv1beta1.PlacementDisruptionBudgetSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("PlacementEvictionSpec"):
+		return &placementv1beta1.PlacementEvictionSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("PlacementEvictionStatus"):
+		return &placementv1beta1.PlacementEvictionStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PlacementPolicy"):
 		return &placementv1beta1.PlacementPolicyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("PlacementRef"):
