@@ -22,9 +22,9 @@ func newMemberCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "member",
 		Aliases: []string{"members"},
-		Short:   "Look at the fleet's member clusters",
+		Short:   "Look at the fleet's member clusters, and drain or uncordon one",
 	}
-	cmd.AddCommand(newMemberListCommand())
+	cmd.AddCommand(newMemberListCommand(), newMemberDrainCommand(), newMemberUncordonCommand())
 	return cmd
 }
 

@@ -20,6 +20,12 @@ const (
 	// MemberNameLabel names the member on the MemberCluster and its hub objects.
 	MemberNameLabel = "kubernetes-fleet.io/member-name"
 
+	// CordonTaintKey and CordonTaintValue make the NoSchedule taint that cordons a member,
+	// as KubeFleet's kubectl fleet draincluster writes it: no new placement reaches the
+	// member unless it tolerates the taint.
+	CordonTaintKey   = "cordon-key"
+	CordonTaintValue = "cordon-value"
+
 	// NamespacePrefix starts the name of each member's hub namespace.
 	NamespacePrefix = "fleet-member-"
 

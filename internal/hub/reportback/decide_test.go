@@ -95,4 +95,3 @@ func TestStatusPatches(t *testing.T) {
 		t.Fatalf("statusPatches of bad JSON: %v", err)
 	}
 }
-

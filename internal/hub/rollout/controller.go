@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -36,10 +37,11 @@ type Reconciler struct {
 	// last wrote, so that a reconcile that runs before the cache shows the write does not
 	// write it again.
 	mu      sync.Mutex
-	written map[string]writtenConditions
+	written map[types.UID]writtenConditions
 	// pointed remembers the bindings pointed at a snapshot recently, so that they are not
-	// patched again while the cache still shows them as they were.
-	pointed map[string]pointedAt
+	// patched again while the cache still shows them as they were. Both are keyed by UID: a
+	// binding deleted (say, by an eviction) and made again has the same name.
+	pointed map[types.UID]pointedAt
 }
 
 type pointedAt struct {
@@ -49,13 +51,13 @@ type pointedAt struct {
 
 const expectationTTL = 30 * time.Second
 
-func (r *Reconciler) rememberPointed(name, snap string) {
+func (r *Reconciler) rememberPointed(uid types.UID, snap string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pointed == nil {
-		r.pointed = map[string]pointedAt{}
+		r.pointed = map[types.UID]pointedAt{}
 	}
-	r.pointed[name] = pointedAt{snapshot: snap, at: time.Now()}
+	r.pointed[uid] = pointedAt{snapshot: snap, at: time.Now()}
 }
 
 // recentlyPointed says whether the binding was pointed at snap moments ago; it forgets the
@@ -63,12 +65,12 @@ func (r *Reconciler) rememberPointed(name, snap string) {
 func (r *Reconciler) recentlyPointed(b *placementv1beta1.ClusterResourceBinding, snap string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.pointed[b.Name]
+	p, ok := r.pointed[b.UID]
 	if !ok {
 		return false
 	}
 	if time.Since(p.at) > expectationTTL || (b.Spec.State == placementv1beta1.BindingStateBound && b.Spec.ResourceSnapshotName == p.snapshot) || p.snapshot != snap {
-		delete(r.pointed, b.Name)
+		delete(r.pointed, b.UID)
 		return false
 	}
 	return true
@@ -83,9 +85,9 @@ func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message s
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.written == nil {
-		r.written = map[string]writtenConditions{}
+		r.written = map[types.UID]writtenConditions{}
 	}
-	r.written[b.Name] = writtenConditions{generation: b.Generation, message: message}
+	r.written[b.UID] = writtenConditions{generation: b.Generation, message: message}
 }
 
 // alreadyWritten says whether the conditions for this generation and message were written,
@@ -93,12 +95,12 @@ func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message s
 func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, message string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	w, ok := r.written[b.Name]
+	w, ok := r.written[b.UID]
 	if !ok {
 		return false
 	}
 	if b.Generation > w.generation {
-		delete(r.written, b.Name)
+		delete(r.written, b.UID)
 		return false
 	}
 	return w.message == message
@@ -206,7 +208,7 @@ func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, t
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
 			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, t.Snapshot, client.IgnoreNotFound(err))
 		}
-		r.rememberPointed(b.Name, t.Snapshot)
+		r.rememberPointed(b.UID, t.Snapshot)
 		return r.setConditions(ctx, nb, t, "")
 	}
 }
