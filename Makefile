@@ -23,8 +23,11 @@ generate: ## Regenerate deepcopy code, apply configurations and CRDs from the AP
 	$(CONTROLLER_GEN) object paths=./api/...
 	rm -rf api/*/*/applyconfiguration
 	$(CONTROLLER_GEN) applyconfiguration paths=./api/...
-	rm -f config/crd/bases/*.yaml
+	rm -f config/crd/bases/*.yaml config/crd/shared/*.yaml
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
+	@# ClusterProfile's CRD is shared with other cluster managers: it is only created when missing.
+	mkdir -p config/crd/shared
+	mv config/crd/bases/multicluster.x-k8s.io_clusterprofiles.yaml config/crd/shared/
 	go run ./hack/crdversions config/crd/bases
 
 .PHONY: verify

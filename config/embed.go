@@ -9,6 +9,12 @@ import "embed"
 //go:embed crd/bases/*.yaml
 var CRDs embed.FS
 
+// SharedCRDs holds crd/shared/*.yaml: CRDs generated from Flotilla's types of APIs that other
+// projects own too (ClusterProfile), created only when missing.
+//
+//go:embed crd/shared/*.yaml
+var SharedCRDs embed.FS
+
 // Policies holds policies/*.yaml: namespaces, RBAC and ValidatingAdmissionPolicies.
 //
 //go:embed policies/*.yaml

@@ -22,6 +22,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/hub/clusterprofile"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/hub/updaterun"
 	"github.com/flotilla-dev/flotilla/internal/hub/upgradeexec"
@@ -64,6 +65,7 @@ type Env struct {
 // controllers lists the hub controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
 	setupMembership,
+	setupClusterProfiles,
 	setupUpdates,
 	setupNetworking,
 	setupPlacement,
@@ -76,6 +78,11 @@ func setupUpdates(env Env) error {
 		return err
 	}
 	return upgradeexec.Setup(env.Manager, upgradeexec.Options{Providers: env.Options.UpgradeProviders})
+}
+
+// setupClusterProfiles registers the cluster inventory API's view of the members.
+func setupClusterProfiles(env Env) error {
+	return clusterprofile.Setup(env.Manager, clusterprofile.Options{})
 }
 
 func setupMembership(env Env) error {

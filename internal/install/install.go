@@ -31,7 +31,7 @@ import (
 // FieldManager owns the fields that Install applies.
 const FieldManager = "flotilla-install"
 
-// Hub applies Flotilla's CRDs, ensures the MCS API's, waits until the API server serves
+// Hub applies Flotilla's CRDs, ensures the MCS API's and ClusterProfile's, waits until the API server serves
 // them, then applies the policies. It is idempotent: running it again updates what changed.
 func Hub(ctx context.Context, cfg *rest.Config) error {
 	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
@@ -54,7 +54,12 @@ func Hub(ctx context.Context, cfg *rest.Config) error {
 	}
 	// The MCS API's CRDs come from sigs.k8s.io/mcs-api and may be someone else's already:
 	// they are created when missing and otherwise left as they are.
-	if err := Ensure(ctx, c, MCS()); err != nil {
+	// So is the cluster inventory API's ClusterProfile.
+	profile, err := ClusterProfile()
+	if err != nil {
+		return err
+	}
+	if err := Ensure(ctx, c, append(MCS(), profile)); err != nil {
 		return err
 	}
 	return apply(ctx, c, policies)

@@ -39,6 +39,13 @@ func MCS() []SharedCRD {
 	}
 }
 
+// ClusterProfile is the cluster inventory API's ClusterProfile CRD, generated from Flotilla's
+// types into config/crd/shared.
+func ClusterProfile() (SharedCRD, error) {
+	data, err := fs.ReadFile(config.SharedCRDs, "crd/shared/multicluster.x-k8s.io_clusterprofiles.yaml")
+	return SharedCRD{Manifest: data, Version: "v1alpha1"}, err
+}
+
 // MultiClusterService is Flotilla's MultiClusterService CRD, generated into config/crd/bases.
 func MultiClusterService() (SharedCRD, error) {
 	data, err := fs.ReadFile(config.CRDs, "crd/bases/networking.flotilla.dev_multiclusterservices.yaml")

@@ -9,6 +9,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	clusterinventoryv1alpha1 "github.com/flotilla-dev/flotilla/api/clusterinventory/v1alpha1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
 
@@ -29,4 +30,5 @@ func init() {
 	utilruntime.Must(networkingv1alpha1.AddToScheme(Scheme))
 	utilruntime.Must(mcsv1beta1.Install(Scheme))
 	utilruntime.Must(mcsv1alpha1.Install(Scheme))
+	utilruntime.Must(clusterinventoryv1alpha1.AddToScheme(Scheme))
 }

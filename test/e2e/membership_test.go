@@ -13,7 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	inventory "github.com/flotilla-dev/flotilla/api/clusterinventory/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
+	"github.com/flotilla-dev/flotilla/internal/hub/clusterprofile"
 	"github.com/flotilla-dev/flotilla/internal/hub/membership"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -149,6 +151,10 @@ func TestLeaveKeepsTheMembersObjects(t *testing.T) {
 		return apierrors.IsNotFound(fleet.Hub.Get(ctx, client.ObjectKey{Name: "member-2"}, &clusterv1beta1.MemberCluster{}))
 	}, wait, 200*time.Millisecond).Should(BeTrue())
 	g.Expect(apierrors.IsNotFound(fleet.Hub.Get(ctx, client.ObjectKey{Name: "fleet-member-member-2"}, &corev1.Namespace{}))).To(BeTrue())
+	// Its cluster inventory profile goes with it.
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(fleet.Hub.Get(ctx, client.ObjectKey{Namespace: clusterprofile.Namespace, Name: "member-2"}, &inventory.ClusterProfile{}))
+	}, wait, 200*time.Millisecond).Should(BeTrue())
 
 	got := &corev1.ConfigMap{}
 	g.Expect(onMember.Get(ctx, client.ObjectKeyFromObject(keep), got)).To(Succeed())

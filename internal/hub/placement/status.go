@@ -35,11 +35,17 @@ var (
 )
 
 // stages lists the chain after Scheduled: ReportDiff reports diffs instead of applying.
+// Under the External strategy, a rollout not started yet waits for an external controller
+// (a staged update run), and says so with KubeFleet's reason.
 func stages(crp *placementv1beta1.ClusterResourcePlacement) []stage {
-	if as := crp.Spec.Strategy.ApplyStrategy; as != nil && as.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
-		return []stage{rolloutStarted, overridden, workSynchronized, diffReported}
+	started := rolloutStarted
+	if crp.Spec.Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
+		started.pending = placementv1beta1.RolloutControlledByExternalControllerReason
 	}
-	return []stage{rolloutStarted, overridden, workSynchronized, applied, available}
+	if as := crp.Spec.Strategy.ApplyStrategy; as != nil && as.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
+		return []stage{started, overridden, workSynchronized, diffReported}
+	}
+	return []stage{started, overridden, workSynchronized, applied, available}
 }
 
 // statusInput is what the status is computed from.

@@ -177,6 +177,18 @@ func TestExternalStrategyLeavesBindingsScheduled(t *testing.T) {
 	g.Eventually(func(g Gomega) []placementv1beta1.ClusterResourceBinding { return bindingsOf(g, "external") }, wait).Should(HaveLen(1))
 	g.Consistently(func(g Gomega) placementv1beta1.BindingState { return bindingsOf(g, "external")[0].Spec.State }, "2s").
 		Should(Equal(placementv1beta1.BindingStateScheduled))
+	// With no run to move it, the placement and the member say who it waits for.
+	g.Eventually(func(g Gomega) {
+		crp := getCRP(g, "external")
+		started := meta.FindStatusCondition(crp.Status.Conditions, string(placementv1beta1.CRPRolloutStartedConditionType))
+		g.Expect(started).NotTo(BeNil())
+		g.Expect(started.Status).To(Equal(metav1.ConditionUnknown))
+		g.Expect(started.Reason).To(Equal(placementv1beta1.RolloutControlledByExternalControllerReason))
+		g.Expect(crp.Status.PlacementStatuses).To(HaveLen(1))
+		member := meta.FindStatusCondition(crp.Status.PlacementStatuses[0].Conditions, string(placementv1beta1.ResourceRolloutStartedConditionType))
+		g.Expect(member).NotTo(BeNil())
+		g.Expect(member.Reason).To(Equal(placementv1beta1.RolloutControlledByExternalControllerReason))
+	}, wait).Should(Succeed())
 }
 
 func TestRollingUpdateMovesOneAtATime(t *testing.T) {

@@ -37,11 +37,22 @@ type Reconciler struct {
 	// last wrote, so that a reconcile that runs before the cache shows the write does not
 	// write it again.
 	mu      sync.Mutex
-	written map[types.UID]writtenConditions
+	written map[bindingKey]writtenConditions
 	// pointed remembers the bindings pointed at a snapshot recently, so that they are not
 	// patched again while the cache still shows them as they were. Both are keyed by UID: a
 	// binding deleted (say, by an eviction) and made again has the same name.
-	pointed map[types.UID]pointedAt
+	pointed map[bindingKey]pointedAt
+}
+
+// bindingKey names one binding object: its name and UID, since a binding deleted and made
+// again keeps its name, and a client that sets no UIDs still tells bindings apart by name.
+type bindingKey struct {
+	name string
+	uid  types.UID
+}
+
+func keyOf(b *placementv1beta1.ClusterResourceBinding) bindingKey {
+	return bindingKey{name: b.Name, uid: b.UID}
 }
 
 type pointedAt struct {
@@ -51,13 +62,13 @@ type pointedAt struct {
 
 const expectationTTL = 30 * time.Second
 
-func (r *Reconciler) rememberPointed(uid types.UID, snap string) {
+func (r *Reconciler) rememberPointed(b *placementv1beta1.ClusterResourceBinding, snap string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pointed == nil {
-		r.pointed = map[types.UID]pointedAt{}
+		r.pointed = map[bindingKey]pointedAt{}
 	}
-	r.pointed[uid] = pointedAt{snapshot: snap, at: time.Now()}
+	r.pointed[keyOf(b)] = pointedAt{snapshot: snap, at: time.Now()}
 }
 
 // recentlyPointed says whether the binding was pointed at snap moments ago; it forgets the
@@ -65,12 +76,12 @@ func (r *Reconciler) rememberPointed(uid types.UID, snap string) {
 func (r *Reconciler) recentlyPointed(b *placementv1beta1.ClusterResourceBinding, snap string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.pointed[b.UID]
+	p, ok := r.pointed[keyOf(b)]
 	if !ok {
 		return false
 	}
 	if time.Since(p.at) > expectationTTL || (b.Spec.State == placementv1beta1.BindingStateBound && b.Spec.ResourceSnapshotName == p.snapshot) || p.snapshot != snap {
-		delete(r.pointed, b.UID)
+		delete(r.pointed, keyOf(b))
 		return false
 	}
 	return true
@@ -85,9 +96,9 @@ func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message s
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.written == nil {
-		r.written = map[types.UID]writtenConditions{}
+		r.written = map[bindingKey]writtenConditions{}
 	}
-	r.written[b.UID] = writtenConditions{generation: b.Generation, message: message}
+	r.written[keyOf(b)] = writtenConditions{generation: b.Generation, message: message}
 }
 
 // alreadyWritten says whether the conditions for this generation and message were written,
@@ -95,12 +106,12 @@ func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message s
 func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, message string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	w, ok := r.written[b.UID]
+	w, ok := r.written[keyOf(b)]
 	if !ok {
 		return false
 	}
 	if b.Generation > w.generation {
-		delete(r.written, b.UID)
+		delete(r.written, keyOf(b))
 		return false
 	}
 	return w.message == message
@@ -208,7 +219,7 @@ func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, t
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
 			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, t.Snapshot, client.IgnoreNotFound(err))
 		}
-		r.rememberPointed(b.UID, t.Snapshot)
+		r.rememberPointed(b, t.Snapshot)
 		return r.setConditions(ctx, nb, t, "")
 	}
 }
