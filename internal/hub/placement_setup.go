@@ -10,6 +10,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/hub/placement"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
 	"github.com/flotilla-dev/flotilla/internal/hub/scheduler"
+	"github.com/flotilla-dev/flotilla/internal/hub/stagedupdaterun"
 )
 
 // setupPlacement registers the hub half of resource propagation: the placement controller
@@ -33,6 +34,7 @@ func setupPlacement(env Env) error {
 		func(e Env) error { return rollout.Setup(e.Manager, rollout.Options{}) },
 		func(e Env) error { return overridesnapshot.Setup(e.Manager, overridesnapshot.Options{}) },
 		func(e Env) error { return eviction.Setup(e.Manager, eviction.Options{}) },
+		func(e Env) error { return stagedupdaterun.Setup(e.Manager, stagedupdaterun.Options{}) },
 	} {
 		if err := setup(env); err != nil {
 			return err

@@ -18,14 +18,23 @@ import (
 )
 
 // overridesFor returns, per target cluster, the override snapshots that apply to the
-// placement's latest resources there. With no override in the fleet it reads nothing more.
+// placement's latest resources there.
 func (r *Reconciler) overridesFor(ctx context.Context, crp string, latest *placementv1beta1.ClusterResourceSnapshot,
 	bindings []placementv1beta1.ClusterResourceBinding) (map[string]Overrides, error) {
-	set, err := latestOverrides(ctx, r.Client)
+	return OverridesFor(ctx, r.Client, crp, latest, bindings)
+}
+
+// OverridesFor returns, per target cluster of the bindings, the override snapshots that
+// apply there to the resources of the master snapshot's index. With no override in the
+// fleet it reads nothing more.
+func OverridesFor(ctx context.Context, c client.Reader, crp string, master *placementv1beta1.ClusterResourceSnapshot,
+	bindings []placementv1beta1.ClusterResourceBinding) (map[string]Overrides, error) {
+	latest := master
+	set, err := latestOverrides(ctx, c)
 	if err != nil || (len(set.Cluster) == 0 && len(set.Namespaced) == 0) {
 		return nil, err
 	}
-	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, crp, snapshot.Index(latest, placementv1beta1.ResourceIndexLabel))
+	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, c, crp, snapshot.Index(latest, placementv1beta1.ResourceIndexLabel))
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +54,7 @@ func (r *Reconciler) overridesFor(ctx context.Context, crp string, latest *place
 	for i := range bindings {
 		cluster := bindings[i].Spec.TargetCluster
 		mc := &clusterv1beta1.MemberCluster{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Name: cluster}, mc); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Name: cluster}, mc); err != nil {
 			if client.IgnoreNotFound(err) != nil {
 				return nil, err
 			}

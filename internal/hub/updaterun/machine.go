@@ -2,7 +2,6 @@ package updaterun
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	updatesv1alpha1 "github.com/flotilla-dev/flotilla/api/updates/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/stages"
 )
 
 // This file is the run's state machine: a pure function from a run and the facts around it
@@ -564,12 +564,12 @@ func (m *machine) advanceWait(s *updatesv1alpha1.StageStatus, cfg *updatesv1alph
 		return true
 	}
 	m.begin(&w.Status)
-	end := w.Status.StartTime.Add(time.Duration(w.WaitDurationInSeconds) * time.Second)
-	if !m.now.Time.Before(end) {
+	left := stages.WaitLeft(w.Status.StartTime.Time, time.Duration(w.WaitDurationInSeconds)*time.Second, m.now.Time)
+	if left == 0 {
 		m.finish(&w.Status, updatesv1alpha1.StateCompleted, "")
 		return true
 	}
-	m.requeue(end.Sub(m.now.Time))
+	m.requeue(left)
 	return false
 }
 
@@ -684,21 +684,10 @@ func (m *machine) startMember(ms *updatesv1alpha1.MemberStatus) {
 // MaxConcurrency resolves a group's maxConcurrency (falling back to its stage's, then 1)
 // for a group of n members: a percentage is rounded down, and is at least 1.
 func MaxConcurrency(group, stage *intstr.IntOrString, n int) int {
-	v := group
-	if v == nil {
-		v = stage
+	if group != nil {
+		return stages.Concurrency(group, n)
 	}
-	if v == nil {
-		return 1
-	}
-	if v.Type == intstr.Int {
-		return max(1, v.IntValue())
-	}
-	limit, err := intstr.GetScaledValueFromIntOrPercent(v, n, false)
-	if err != nil {
-		return 1
-	}
-	return int(math.Max(1, float64(limit)))
+	return stages.Concurrency(stage, n)
 }
 
 // applySkips carries out spec.skip. A running member that is skipped is marked Skipped at

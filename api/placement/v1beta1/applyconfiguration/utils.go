@@ -28,10 +28,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.AppliedWorkStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ApplyStrategy"):
 		return &placementv1beta1.ApplyStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ApprovalRequestSpec"):
+		return &placementv1beta1.ApprovalRequestSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ApprovalRequestStatus"):
+		return &placementv1beta1.ApprovalRequestStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("BackReportedStatus"):
 		return &placementv1beta1.BackReportedStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterAffinity"):
 		return &placementv1beta1.ClusterAffinityApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterApprovalRequest"):
+		return &placementv1beta1.ClusterApprovalRequestApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterDecision"):
 		return &placementv1beta1.ClusterDecisionApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterResourceBinding"):
@@ -68,6 +74,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ClusterSelectorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterSelectorTerm"):
 		return &placementv1beta1.ClusterSelectorTermApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterStagedUpdateRun"):
+		return &placementv1beta1.ClusterStagedUpdateRunApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterStagedUpdateStrategy"):
+		return &placementv1beta1.ClusterStagedUpdateStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ClusterUpdatingStatus"):
+		return &placementv1beta1.ClusterUpdatingStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("DeleteStrategy"):
 		return &placementv1beta1.DeleteStrategyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("DiffDetails"):
@@ -156,10 +168,24 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.SchedulingPolicySnapshotStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ServerSideApplyConfig"):
 		return &placementv1beta1.ServerSideApplyConfigApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StageConfig"):
+		return &placementv1beta1.StageConfigApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StageTask"):
+		return &placementv1beta1.StageTaskApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StageTaskStatus"):
+		return &placementv1beta1.StageTaskStatusApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StageUpdatingStatus"):
+		return &placementv1beta1.StageUpdatingStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Toleration"):
 		return &placementv1beta1.TolerationApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("TopologySpreadConstraint"):
 		return &placementv1beta1.TopologySpreadConstraintApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("UpdateRunSpec"):
+		return &placementv1beta1.UpdateRunSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("UpdateRunStatus"):
+		return &placementv1beta1.UpdateRunStatusApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("UpdateStrategySpec"):
+		return &placementv1beta1.UpdateStrategySpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Work"):
 		return &placementv1beta1.WorkApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("WorkloadTemplate"):
