@@ -263,7 +263,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // LatestResourceIndex is exported for the CLI and tests: the index of the latest resource
 // snapshot of a placement, or -1.
 func LatestResourceIndex(ctx context.Context, c client.Reader, crp string) (int, error) {
-	s, err := snapshot.LatestResourceSnapshot(ctx, c, crp)
+	s, err := snapshot.LatestResourceSnapshot(ctx, c, client.ObjectKey{Name: crp})
 	if err != nil || s == nil {
 		return -1, err
 	}

@@ -60,10 +60,11 @@ func (r *Reconciler) ensurePolicySnapshot(ctx context.Context, crp *placementv1b
 	if p := crp.Spec.Policy; p != nil && p.PlacementType == placementv1beta1.PickNPlacementType && p.NumberOfClusters != nil {
 		annotations[placementv1beta1.NumberOfClustersAnnotation] = strconv.Itoa(int(*p.NumberOfClusters))
 	}
-	latest, err := snapshot.LatestPolicySnapshot(ctx, r.Client, crp.Name)
+	latestObj, err := snapshot.LatestPolicySnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
 	if err != nil {
 		return nil, err
 	}
+	latest, _ := latestObj.(*placementv1beta1.ClusterSchedulingPolicySnapshot) // nil when there is none
 	if latest != nil && string(latest.Spec.PolicyHash) == hash {
 		if latest.Annotations[placementv1beta1.CRPGenerationAnnotation] != annotations[placementv1beta1.CRPGenerationAnnotation] ||
 			latest.Annotations[placementv1beta1.NumberOfClustersAnnotation] != annotations[placementv1beta1.NumberOfClustersAnnotation] {
@@ -178,16 +179,17 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp *placementv
 	}
 	groups := chunk(raws, limit)
 
-	latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, crp.Name)
+	latestObj, err := snapshot.LatestResourceSnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
 	if err != nil {
 		return nil, err
 	}
+	latest, _ := latestObj.(*placementv1beta1.ClusterResourceSnapshot) // nil when there is none
 	index := 0
 	if latest != nil {
 		index = snapshot.Index(latest, placementv1beta1.ResourceIndexLabel)
 		if latest.Annotations[placementv1beta1.ResourceHashAnnotation] == hash {
 			// Same selection: make sure no sub-indexed snapshot went missing.
-			if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, crp.Name, index); err != nil || complete {
+			if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, client.ObjectKeyFromObject(crp), index); err != nil || complete {
 				return latest, err
 			}
 			return latest, r.createResourceSnapshots(ctx, crp, index, hash, groups)

@@ -12,6 +12,6 @@ import (
 // RolloutStarted (and, without overrides, Overridden) condition, as a rollout step does.
 // Controllers that move the bindings of External placements themselves, such as staged
 // update runs, use it so that a binding looks the same whoever bound it.
-func Bind(ctx context.Context, c client.Client, reader client.Reader, b *placementv1beta1.ClusterResourceBinding, t Target) error {
+func Bind(ctx context.Context, c client.Client, reader client.Reader, b placementv1beta1.BindingObj, t Target) error {
 	return (&Reconciler{Client: c, APIReader: reader}).pointAtLatest(b, t)(ctx)
 }

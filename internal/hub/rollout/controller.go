@@ -21,6 +21,7 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -51,8 +52,8 @@ type bindingKey struct {
 	uid  types.UID
 }
 
-func keyOf(b *placementv1beta1.ClusterResourceBinding) bindingKey {
-	return bindingKey{name: b.Name, uid: b.UID}
+func keyOf(b placementv1beta1.BindingObj) bindingKey {
+	return bindingKey{name: b.GetNamespace() + "/" + b.GetName(), uid: b.GetUID()}
 }
 
 type pointedAt struct {
@@ -62,7 +63,7 @@ type pointedAt struct {
 
 const expectationTTL = 30 * time.Second
 
-func (r *Reconciler) rememberPointed(b *placementv1beta1.ClusterResourceBinding, snap string) {
+func (r *Reconciler) rememberPointed(b placementv1beta1.BindingObj, snap string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pointed == nil {
@@ -73,14 +74,14 @@ func (r *Reconciler) rememberPointed(b *placementv1beta1.ClusterResourceBinding,
 
 // recentlyPointed says whether the binding was pointed at snap moments ago; it forgets the
 // entry once the cache shows the binding at snap, or after expectationTTL.
-func (r *Reconciler) recentlyPointed(b *placementv1beta1.ClusterResourceBinding, snap string) bool {
+func (r *Reconciler) recentlyPointed(b placementv1beta1.BindingObj, snap string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.pointed[keyOf(b)]
 	if !ok {
 		return false
 	}
-	if time.Since(p.at) > expectationTTL || (b.Spec.State == placementv1beta1.BindingStateBound && b.Spec.ResourceSnapshotName == p.snapshot) || p.snapshot != snap {
+	if time.Since(p.at) > expectationTTL || (b.GetBindingSpec().State == placementv1beta1.BindingStateBound && b.GetBindingSpec().ResourceSnapshotName == p.snapshot) || p.snapshot != snap {
 		delete(r.pointed, keyOf(b))
 		return false
 	}
@@ -92,25 +93,25 @@ type writtenConditions struct {
 	message    string
 }
 
-func (r *Reconciler) wrote(b *placementv1beta1.ClusterResourceBinding, message string) {
+func (r *Reconciler) wrote(b placementv1beta1.BindingObj, message string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.written == nil {
 		r.written = map[bindingKey]writtenConditions{}
 	}
-	r.written[keyOf(b)] = writtenConditions{generation: b.Generation, message: message}
+	r.written[keyOf(b)] = writtenConditions{generation: b.GetGeneration(), message: message}
 }
 
 // alreadyWritten says whether the conditions for this generation and message were written,
 // and forgets entries the cache has caught up with.
-func (r *Reconciler) alreadyWritten(b *placementv1beta1.ClusterResourceBinding, message string) bool {
+func (r *Reconciler) alreadyWritten(b placementv1beta1.BindingObj, message string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w, ok := r.written[keyOf(b)]
 	if !ok {
 		return false
 	}
-	if b.Generation > w.generation {
+	if b.GetGeneration() > w.generation {
 		delete(r.written, keyOf(b))
 		return false
 	}
@@ -141,60 +142,61 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 
 // Reconcile takes one rollout step for a placement.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	crp := &placementv1beta1.ClusterResourcePlacement{}
-	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+	key := req.NamespacedName
+	p, err := scope.GetPlacement(ctx, r.Client, key)
+	if err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if crp.DeletionTimestamp != nil || crp.Spec.Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
+	spec := p.GetPlacementSpec()
+	if p.GetDeletionTimestamp() != nil || spec.Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
 		// External: another controller moves the bindings.
 		return reconcile.Result{}, nil
 	}
-	latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, crp.Name)
+	latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, key)
 	if err != nil || latest == nil {
 		return reconcile.Result{}, err
 	}
-	if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, crp.Name,
+	if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, key,
 		snapshot.Index(latest, placementv1beta1.ResourceIndexLabel)); err != nil || !complete {
 		// The cache has not seen every part of the snapshot yet.
 		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
 	}
 	// Read-only: every write below works on a copy.
-	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return reconcile.Result{}, err
-	}
-	overrides, err := r.overridesFor(ctx, crp.Name, latest, bindings.Items)
+	bindings, err := scope.ListBindings(ctx, r.Client, key, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	t := Target{Snapshot: latest.Name, Strategy: crp.Spec.Strategy.ApplyStrategy.Defaulted(), Overrides: overrides}
-	plan := MakePlan(bindings.Items, t, crp.Spec.Strategy.RollingUpdate, r.now())
+	overrides, err := OverridesFor(ctx, r.Client, key, latest, bindings)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	t := Target{Snapshot: latest.GetName(), Strategy: spec.Strategy.ApplyStrategy.Defaulted(), Overrides: overrides}
+	plan := MakePlan(bindings, t, spec.Strategy.RollingUpdate, r.now())
 
 	var jobs []func(context.Context) error
 	changed := map[string]bool{}
-	for _, b := range append(append([]*placementv1beta1.ClusterResourceBinding{}, plan.Bind...), plan.Update...) {
-		changed[b.Name] = true
-		if r.recentlyPointed(b, latest.Name) {
+	for _, b := range append(append([]placementv1beta1.BindingObj{}, plan.Bind...), plan.Update...) {
+		changed[b.GetName()] = true
+		if r.recentlyPointed(b, t.Snapshot) {
 			continue
 		}
 		jobs = append(jobs, r.pointAtLatest(b, t))
 	}
 	for _, b := range plan.Delete {
 		jobs = append(jobs, func(ctx context.Context) error {
-			gone := &placementv1beta1.ClusterResourceBinding{ObjectMeta: metav1.ObjectMeta{Name: b.Name}}
-			if err := r.Client.Delete(ctx, gone, client.Preconditions{UID: &b.UID}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting unscheduled binding %s: %w", b.Name, err)
+			uid := b.GetUID()
+			if err := r.Client.Delete(ctx, b.DeepCopyObject().(client.Object), client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting unscheduled binding %s: %w", b.GetName(), err)
 			}
 			return nil
 		})
 	}
 	// Bindings left as they are still get their RolloutStarted condition brought up to date.
-	for i := range bindings.Items {
-		b := &bindings.Items[i]
-		if changed[b.Name] || b.DeletionTimestamp != nil || b.Spec.State == placementv1beta1.BindingStateUnscheduled {
+	for _, b := range bindings {
+		if changed[b.GetName()] || b.GetDeletionTimestamp() != nil || b.GetBindingSpec().State == placementv1beta1.BindingStateUnscheduled {
 			continue
 		}
-		why := plan.Waiting[b.Name]
+		why := plan.Waiting[b.GetName()]
 		if needsConditions(b, t, why) && !r.alreadyWritten(b, conditionsMessage(b, t, why)) {
 			jobs = append(jobs, func(ctx context.Context) error { return r.setConditions(ctx, b, t, why) })
 		}
@@ -206,18 +208,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // pointAtLatest binds a binding to the latest snapshot and records RolloutStarted.
-func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, t Target) func(context.Context) error {
+func (r *Reconciler) pointAtLatest(b placementv1beta1.BindingObj, t Target) func(context.Context) error {
 	return func(ctx context.Context) error {
-		nb := b.DeepCopy()
-		patch := client.MergeFrom(b.DeepCopy())
-		nb.Spec.State = placementv1beta1.BindingStateBound
-		nb.Spec.ResourceSnapshotName = t.Snapshot
-		nb.Spec.ApplyStrategy = t.Strategy.DeepCopy()
-		ov := t.Overrides[b.Spec.TargetCluster]
-		nb.Spec.ClusterResourceOverrideSnapshots = ov.Cluster
-		nb.Spec.ResourceOverrideSnapshots = ov.Namespaced
+		nb := b.DeepCopyObject().(placementv1beta1.BindingObj)
+		patch := client.MergeFrom(b.DeepCopyObject().(client.Object))
+		nb.GetBindingSpec().State = placementv1beta1.BindingStateBound
+		nb.GetBindingSpec().ResourceSnapshotName = t.Snapshot
+		nb.GetBindingSpec().ApplyStrategy = t.Strategy.DeepCopy()
+		ov := t.Overrides[b.GetBindingSpec().TargetCluster]
+		nb.GetBindingSpec().ClusterResourceOverrideSnapshots = ov.Cluster
+		nb.GetBindingSpec().ResourceOverrideSnapshots = ov.Namespaced
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
-			return fmt.Errorf("binding %s to snapshot %s: %w", b.Name, t.Snapshot, client.IgnoreNotFound(err))
+			return fmt.Errorf("binding %s to snapshot %s: %w", b.GetName(), t.Snapshot, client.IgnoreNotFound(err))
 		}
 		r.rememberPointed(b, t.Snapshot)
 		return r.setConditions(ctx, nb, t, "")
@@ -227,18 +229,18 @@ func (r *Reconciler) pointAtLatest(b *placementv1beta1.ClusterResourceBinding, t
 // desiredConditions are the conditions the rollout owns on a binding: RolloutStarted, and
 // Overridden when no override applies (the work generator, which applies overrides, sets
 // Overridden otherwise).
-func desiredConditions(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) []metav1.Condition {
+func desiredConditions(b placementv1beta1.BindingObj, t Target, waiting string) []metav1.Condition {
 	latest := t.Snapshot
-	if b.Spec.State == placementv1beta1.BindingStateBound && upToDate(b, t) {
+	if b.GetBindingSpec().State == placementv1beta1.BindingStateBound && upToDate(b, t) {
 		started := metav1.Condition{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionTrue,
-			Reason: placementv1beta1.RolloutStartedReason, ObservedGeneration: b.Generation,
+			Reason: placementv1beta1.RolloutStartedReason, ObservedGeneration: b.GetGeneration(),
 			Message: "the binding points at the latest resource snapshot " + latest}
-		if !t.Overrides[b.Spec.TargetCluster].None() {
+		if !t.Overrides[b.GetBindingSpec().TargetCluster].None() {
 			return []metav1.Condition{started}
 		}
 		return []metav1.Condition{started,
 			{Type: string(placementv1beta1.ResourceOverriddenConditionType), Status: metav1.ConditionTrue,
-				Reason: placementv1beta1.OverrideNotSpecifiedReason, ObservedGeneration: b.Generation,
+				Reason: placementv1beta1.OverrideNotSpecifiedReason, ObservedGeneration: b.GetGeneration(),
 				Message: "no override is specified"},
 		}
 	}
@@ -246,17 +248,17 @@ func desiredConditions(b *placementv1beta1.ClusterResourceBinding, t Target, wai
 		waiting = "waiting for the rollout"
 	}
 	return []metav1.Condition{{Type: string(placementv1beta1.ResourceRolloutStartedConditionType), Status: metav1.ConditionFalse,
-		Reason: placementv1beta1.RolloutNotStartedYetReason, ObservedGeneration: b.Generation,
+		Reason: placementv1beta1.RolloutNotStartedYetReason, ObservedGeneration: b.GetGeneration(),
 		Message: "the rollout of resource snapshot " + latest + " has not reached this cluster: " + waiting}}
 }
 
-func conditionsMessage(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) string {
+func conditionsMessage(b placementv1beta1.BindingObj, t Target, waiting string) string {
 	return desiredConditions(b, t, waiting)[0].Message
 }
 
-func needsConditions(b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) bool {
+func needsConditions(b placementv1beta1.BindingObj, t Target, waiting string) bool {
 	for _, want := range desiredConditions(b, t, waiting) {
-		have := meta.FindStatusCondition(b.Status.Conditions, want.Type)
+		have := meta.FindStatusCondition(b.GetBindingStatus().Conditions, want.Type)
 		if have == nil || have.Status != want.Status || have.Reason != want.Reason || have.ObservedGeneration != want.ObservedGeneration || have.Message != want.Message {
 			return true
 		}
@@ -266,8 +268,8 @@ func needsConditions(b *placementv1beta1.ClusterResourceBinding, t Target, waiti
 
 // setConditions writes the rollout's conditions, retrying on conflicts with the work
 // generator, which writes the others.
-func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, t Target, waiting string) error {
-	cur := b.DeepCopy()
+func (r *Reconciler) setConditions(ctx context.Context, b placementv1beta1.BindingObj, t Target, waiting string) error {
+	cur := b.DeepCopyObject().(placementv1beta1.BindingObj)
 	first := true
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		if !first {
@@ -277,10 +279,10 @@ func (r *Reconciler) setConditions(ctx context.Context, b *placementv1beta1.Clus
 		}
 		first = false
 		for _, c := range desiredConditions(cur, t, waiting) {
-			meta.SetStatusCondition(&cur.Status.Conditions, c)
+			meta.SetStatusCondition(&cur.GetBindingStatus().Conditions, c)
 		}
-		if cur.Spec.State != placementv1beta1.BindingStateBound || !upToDate(cur, t) {
-			meta.RemoveStatusCondition(&cur.Status.Conditions, string(placementv1beta1.ResourceOverriddenConditionType))
+		if cur.GetBindingSpec().State != placementv1beta1.BindingStateBound || !upToDate(cur, t) {
+			meta.RemoveStatusCondition(&cur.GetBindingStatus().Conditions, string(placementv1beta1.ResourceOverriddenConditionType))
 		}
 		err := r.Client.Status().Update(ctx, cur)
 		if apierrors.IsNotFound(err) {

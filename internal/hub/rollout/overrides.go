@@ -14,33 +14,26 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/hub/envelope"
 	"github.com/flotilla-dev/flotilla/internal/hub/overrider"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
-
-// overridesFor returns, per target cluster, the override snapshots that apply to the
-// placement's latest resources there.
-func (r *Reconciler) overridesFor(ctx context.Context, crp string, latest *placementv1beta1.ClusterResourceSnapshot,
-	bindings []placementv1beta1.ClusterResourceBinding) (map[string]Overrides, error) {
-	return OverridesFor(ctx, r.Client, crp, latest, bindings)
-}
 
 // OverridesFor returns, per target cluster of the bindings, the override snapshots that
 // apply there to the resources of the master snapshot's index. With no override in the
 // fleet it reads nothing more.
-func OverridesFor(ctx context.Context, c client.Reader, crp string, master *placementv1beta1.ClusterResourceSnapshot,
-	bindings []placementv1beta1.ClusterResourceBinding) (map[string]Overrides, error) {
-	latest := master
+func OverridesFor(ctx context.Context, c client.Reader, key scope.Key, master placementv1beta1.ResourceSnapshotObj,
+	bindings []placementv1beta1.BindingObj) (map[string]Overrides, error) {
 	set, err := latestOverrides(ctx, c)
 	if err != nil || (len(set.Cluster) == 0 && len(set.Namespaced) == 0) {
 		return nil, err
 	}
-	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, c, crp, snapshot.Index(latest, placementv1beta1.ResourceIndexLabel))
+	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, c, key, snapshot.Index(master, placementv1beta1.ResourceIndexLabel))
 	if err != nil {
 		return nil, err
 	}
 	var resources []placementv1beta1.ResourceIdentifier
-	for i := range parts {
-		for _, res := range parts[i].Spec.SelectedResources {
+	for _, part := range parts {
+		for _, res := range part.GetResourceSnapshotSpec().SelectedResources {
 			_, wrapped, isEnvelope, _ := envelope.Unwrap(res.Raw) // a bad envelope fails in the work generator
 			if !isEnvelope {
 				wrapped = [][]byte{res.Raw}
@@ -51,8 +44,8 @@ func OverridesFor(ctx context.Context, c client.Reader, crp string, master *plac
 		}
 	}
 	out := map[string]Overrides{}
-	for i := range bindings {
-		cluster := bindings[i].Spec.TargetCluster
+	for _, b := range bindings {
+		cluster := b.GetBindingSpec().TargetCluster
 		mc := &clusterv1beta1.MemberCluster{}
 		if err := c.Get(ctx, client.ObjectKey{Name: cluster}, mc); err != nil {
 			if client.IgnoreNotFound(err) != nil {
@@ -60,7 +53,7 @@ func OverridesFor(ctx context.Context, c client.Reader, crp string, master *plac
 			}
 			continue
 		}
-		cro, ro := overrider.Applicable(set, crp, resources, mc)
+		cro, ro := overrider.Applicable(set, key.Name, resources, mc)
 		out[cluster] = Overrides{Cluster: cro, Namespaced: ro}
 	}
 	return out, nil

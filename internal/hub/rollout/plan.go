@@ -28,11 +28,11 @@ const (
 // Plan is what one rollout step does.
 type Plan struct {
 	// Bind are Scheduled bindings to move to Bound at the latest snapshot.
-	Bind []*placementv1beta1.ClusterResourceBinding
+	Bind []placementv1beta1.BindingObj
 	// Update are Bound bindings to point at the latest snapshot (or the current apply strategy).
-	Update []*placementv1beta1.ClusterResourceBinding
+	Update []placementv1beta1.BindingObj
 	// Delete are Unscheduled bindings to remove.
-	Delete []*placementv1beta1.ClusterResourceBinding
+	Delete []placementv1beta1.BindingObj
 	// Waiting are bindings held back by the budget, with why.
 	Waiting map[string]string
 	// RecheckAfter is set when an untrackable binding becomes ready by time alone.
@@ -76,12 +76,12 @@ func resolve(ru *placementv1beta1.RollingUpdateConfig, target int) settings {
 // ready says whether a binding serves its current spec: Available is True for the current
 // generation, and, when its objects cannot be tracked, has been for unavailablePeriod.
 // wait is how long until an untrackable one becomes ready.
-func ready(b *placementv1beta1.ClusterResourceBinding, period time.Duration, now time.Time) (ok bool, wait time.Duration) {
-	if b.Spec.State == placementv1beta1.BindingStateScheduled || b.Spec.ResourceSnapshotName == "" {
+func ready(b placementv1beta1.BindingObj, period time.Duration, now time.Time) (ok bool, wait time.Duration) {
+	if b.GetBindingSpec().State == placementv1beta1.BindingStateScheduled || b.GetBindingSpec().ResourceSnapshotName == "" {
 		return false, 0
 	}
-	c := meta.FindStatusCondition(b.Status.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
-	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != b.Generation {
+	c := meta.FindStatusCondition(b.GetBindingStatus().Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != b.GetGeneration() {
 		return false, 0
 	}
 	if c.Reason == placementv1beta1.WorkNotAvailabilityTrackableReason {
@@ -112,32 +112,31 @@ type Overrides struct {
 // None says there are no overrides.
 func (o Overrides) None() bool { return len(o.Cluster) == 0 && len(o.Namespaced) == 0 }
 
-func (o Overrides) equal(b *placementv1beta1.ClusterResourceBinding) bool {
-	return slices.Equal(o.Cluster, b.Spec.ClusterResourceOverrideSnapshots) && slices.Equal(o.Namespaced, b.Spec.ResourceOverrideSnapshots)
+func (o Overrides) equal(b placementv1beta1.BindingObj) bool {
+	return slices.Equal(o.Cluster, b.GetBindingSpec().ClusterResourceOverrideSnapshots) && slices.Equal(o.Namespaced, b.GetBindingSpec().ResourceOverrideSnapshots)
 }
 
 // upToDate says whether a Bound binding holds the latest snapshot, apply strategy and
 // overrides.
-func upToDate(b *placementv1beta1.ClusterResourceBinding, t Target) bool {
-	return b.Spec.ResourceSnapshotName == t.Snapshot && applyStrategyEqual(b.Spec.ApplyStrategy, t.Strategy) &&
-		t.Overrides[b.Spec.TargetCluster].equal(b)
+func upToDate(b placementv1beta1.BindingObj, t Target) bool {
+	return b.GetBindingSpec().ResourceSnapshotName == t.Snapshot && applyStrategyEqual(b.GetBindingSpec().ApplyStrategy, t.Strategy) &&
+		t.Overrides[b.GetBindingSpec().TargetCluster].equal(b)
 }
 
 // MakePlan decides one rollout step. bindings are all of the placement's bindings.
-func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
+func MakePlan(bindings []placementv1beta1.BindingObj, t Target,
 	ru *placementv1beta1.RollingUpdateConfig, now time.Time) Plan {
 	p := Plan{Waiting: map[string]string{}}
-	var scheduled, boundStale, unscheduled []*placementv1beta1.ClusterResourceBinding
+	var scheduled, boundStale, unscheduled []placementv1beta1.BindingObj
 	target, holders, available := 0, 0, 0
-	sorted := make([]*placementv1beta1.ClusterResourceBinding, 0, len(bindings))
-	for i := range bindings {
-		sorted = append(sorted, &bindings[i])
-	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Spec.TargetCluster < sorted[j].Spec.TargetCluster })
+	sorted := append([]placementv1beta1.BindingObj(nil), bindings...)
+	sort.Slice(sorted, func(i, j int) bool {
+		return sorted[i].GetBindingSpec().TargetCluster < sorted[j].GetBindingSpec().TargetCluster
+	})
 
 	// The target is the number of clusters the scheduler wants now.
 	for _, b := range sorted {
-		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+		if b.GetDeletionTimestamp() == nil && b.GetBindingSpec().State != placementv1beta1.BindingStateUnscheduled {
 			target++
 		}
 	}
@@ -148,11 +147,11 @@ func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
 		if wait > 0 && wait < recheck {
 			recheck = wait
 		}
-		if b.DeletionTimestamp != nil {
+		if b.GetDeletionTimestamp() != nil {
 			holders++ // its Works are still being removed
 			continue
 		}
-		switch b.Spec.State {
+		switch b.GetBindingSpec().State {
 		case placementv1beta1.BindingStateScheduled:
 			scheduled = append(scheduled, b)
 		case placementv1beta1.BindingStateBound:
@@ -182,7 +181,7 @@ func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
 			p.Bind = append(p.Bind, b)
 			holders++
 		} else {
-			p.Waiting[b.Name] = "waiting for other clusters to finish, within maxSurge"
+			p.Waiting[b.GetName()] = "waiting for other clusters to finish, within maxSurge"
 		}
 	}
 
@@ -196,7 +195,7 @@ func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
 			p.Delete = append(p.Delete, b)
 			budget--
 		} else {
-			p.Waiting[b.Name] = "waiting for other clusters to become available, within maxUnavailable"
+			p.Waiting[b.GetName()] = "waiting for other clusters to become available, within maxUnavailable"
 		}
 	}
 	for _, b := range boundStale {
@@ -206,7 +205,7 @@ func MakePlan(bindings []placementv1beta1.ClusterResourceBinding, t Target,
 			p.Update = append(p.Update, b)
 			budget--
 		} else {
-			p.Waiting[b.Name] = "waiting for other clusters to become available, within maxUnavailable"
+			p.Waiting[b.GetName()] = "waiting for other clusters to become available, within maxUnavailable"
 		}
 	}
 	return p

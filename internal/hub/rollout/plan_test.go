@@ -14,8 +14,8 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 type bopt func(*placementv1beta1.ClusterResourceBinding)
 
-func binding(cluster string, state placementv1beta1.BindingState, opts ...bopt) placementv1beta1.ClusterResourceBinding {
-	b := placementv1beta1.ClusterResourceBinding{
+func binding(cluster string, state placementv1beta1.BindingState, opts ...bopt) placementv1beta1.BindingObj {
+	b := &placementv1beta1.ClusterResourceBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "b-" + cluster, Generation: 2},
 		Spec:       placementv1beta1.ResourceBindingSpec{State: state, TargetCluster: cluster},
 	}
@@ -24,7 +24,7 @@ func binding(cluster string, state placementv1beta1.BindingState, opts ...bopt) 
 		b.Spec.ApplyStrategy = (*placementv1beta1.ApplyStrategy)(nil).Defaulted()
 	}
 	for _, o := range opts {
-		o(&b)
+		o(b)
 	}
 	return b
 }
@@ -42,10 +42,10 @@ func availableFor(reason string, since time.Duration) bopt {
 
 var available = availableFor(placementv1beta1.AvailableReason, time.Hour)
 
-func names(bs []*placementv1beta1.ClusterResourceBinding) []string {
+func names(bs []placementv1beta1.BindingObj) []string {
 	var out []string
 	for _, b := range bs {
-		out = append(out, b.Spec.TargetCluster)
+		out = append(out, b.GetBindingSpec().TargetCluster)
 	}
 	return out
 }
@@ -63,7 +63,7 @@ func eq(t *testing.T, what string, got, want []string) {
 }
 
 func TestFirstRolloutBindsEverythingAtOnce(t *testing.T) {
-	var bs []placementv1beta1.ClusterResourceBinding
+	var bs []placementv1beta1.BindingObj
 	for _, c := range []string{"a", "b", "c", "d"} {
 		bs = append(bs, binding(c, placementv1beta1.BindingStateScheduled))
 	}
@@ -73,7 +73,7 @@ func TestFirstRolloutBindsEverythingAtOnce(t *testing.T) {
 }
 
 func TestUpdateRespectsMaxUnavailable(t *testing.T) {
-	var bs []placementv1beta1.ClusterResourceBinding
+	var bs []placementv1beta1.BindingObj
 	for _, c := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		bs = append(bs, binding(c, placementv1beta1.BindingStateBound, available))
 	}
@@ -95,7 +95,7 @@ func TestUpdateRespectsMaxUnavailable(t *testing.T) {
 }
 
 func TestUnavailableBindingsUpdateFreely(t *testing.T) {
-	bs := []placementv1beta1.ClusterResourceBinding{
+	bs := []placementv1beta1.BindingObj{
 		binding("a", placementv1beta1.BindingStateBound),
 		binding("b", placementv1beta1.BindingStateBound),
 		binding("c", placementv1beta1.BindingStateBound, available),
@@ -110,14 +110,14 @@ func TestUnavailableBindingsUpdateFreely(t *testing.T) {
 func TestUntrackableCountsAfterUnavailablePeriod(t *testing.T) {
 	period := 30
 	ru := &placementv1beta1.RollingUpdateConfig{UnavailablePeriodSeconds: &period}
-	bs := []placementv1beta1.ClusterResourceBinding{
+	bs := []placementv1beta1.BindingObj{
 		binding("a", placementv1beta1.BindingStateBound, availableFor(placementv1beta1.WorkNotAvailabilityTrackableReason, 10*time.Second)),
 		binding("b", placementv1beta1.BindingStateBound, availableFor(placementv1beta1.WorkNotAvailabilityTrackableReason, time.Minute)),
 	}
-	if ok, wait := ready(&bs[0], 30*time.Second, now); ok || wait != 20*time.Second {
+	if ok, wait := ready(bs[0], 30*time.Second, now); ok || wait != 20*time.Second {
 		t.Fatalf("a: ready=%v wait=%v, want not ready for 20s", ok, wait)
 	}
-	if ok, _ := ready(&bs[1], 30*time.Second, now); !ok {
+	if ok, _ := ready(bs[1], 30*time.Second, now); !ok {
 		t.Fatal("b has been available for longer than the period")
 	}
 	p := MakePlan(bs, Target{Snapshot: "p-0-snapshot"}, ru, now)
@@ -129,7 +129,7 @@ func TestUntrackableCountsAfterUnavailablePeriod(t *testing.T) {
 func TestSurgeAndUnscheduledRemoval(t *testing.T) {
 	// Relabeling moved the placement from a to b: b binds within surge, a is removed once
 	// enough stay available.
-	bs := []placementv1beta1.ClusterResourceBinding{
+	bs := []placementv1beta1.BindingObj{
 		binding("a", placementv1beta1.BindingStateUnscheduled, available),
 		binding("b", placementv1beta1.BindingStateScheduled),
 		binding("c", placementv1beta1.BindingStateBound, available),

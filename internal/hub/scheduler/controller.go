@@ -229,10 +229,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			return reconcile.Result{}, fmt.Errorf("adding the scheduler's finalizer to %s: %w", crp.Name, err)
 		}
 	}
-	policySnap, err := snapshot.LatestPolicySnapshot(ctx, r.Client, crp.Name)
-	if err != nil || policySnap == nil {
+	latestPolicy, err := snapshot.LatestPolicySnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
+	if err != nil || latestPolicy == nil {
 		return reconcile.Result{}, err // the placement controller makes the snapshot first
 	}
+	policySnap := latestPolicy.(*placementv1beta1.ClusterSchedulingPolicySnapshot) // the scheduler serves cluster scope
 	// The lists are read-only here (writes work on copies), so the cache's objects are not
 	// copied: with 1,000 members that is most of a reconcile's cost.
 	members := &clusterv1beta1.MemberClusterList{}

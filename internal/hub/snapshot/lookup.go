@@ -5,29 +5,28 @@ package snapshot
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 )
+
+var latestLabel = map[string]string{placementv1beta1.IsLatestSnapshotLabel: "true"}
 
 // LatestPolicySnapshot returns the placement's policy snapshot labelled latest, or nil.
 // When more than one carries the label (a crash between two writes), the highest index wins.
-func LatestPolicySnapshot(ctx context.Context, c client.Reader, crp string) (*placementv1beta1.ClusterSchedulingPolicySnapshot, error) {
-	list := &placementv1beta1.ClusterSchedulingPolicySnapshotList{}
-	if err := c.List(ctx, list, client.MatchingLabels{
-		placementv1beta1.CRPTrackingLabel:      crp,
-		placementv1beta1.IsLatestSnapshotLabel: "true",
-	}); err != nil {
-		return nil, fmt.Errorf("listing the policy snapshots of %s: %w", crp, err)
+func LatestPolicySnapshot(ctx context.Context, c client.Reader, key scope.Key) (placementv1beta1.PolicySnapshotObj, error) {
+	list, err := scope.ListPolicySnapshots(ctx, c, key, latestLabel)
+	if err != nil {
+		return nil, err
 	}
-	var best *placementv1beta1.ClusterSchedulingPolicySnapshot
-	for i := range list.Items {
-		if best == nil || Index(&list.Items[i], placementv1beta1.PolicyIndexLabel) > Index(best, placementv1beta1.PolicyIndexLabel) {
-			best = &list.Items[i]
+	var best placementv1beta1.PolicySnapshotObj
+	for _, s := range list {
+		if best == nil || Index(s, placementv1beta1.PolicyIndexLabel) > Index(best, placementv1beta1.PolicyIndexLabel) {
+			best = s
 		}
 	}
 	return best, nil
@@ -35,17 +34,13 @@ func LatestPolicySnapshot(ctx context.Context, c client.Reader, crp string) (*pl
 
 // LatestResourceSnapshot returns the placement's latest master resource snapshot (the one
 // with the number-of-resource-snapshots annotation), or nil.
-func LatestResourceSnapshot(ctx context.Context, c client.Reader, crp string) (*placementv1beta1.ClusterResourceSnapshot, error) {
-	list := &placementv1beta1.ClusterResourceSnapshotList{}
-	if err := c.List(ctx, list, client.MatchingLabels{
-		placementv1beta1.CRPTrackingLabel:      crp,
-		placementv1beta1.IsLatestSnapshotLabel: "true",
-	}); err != nil {
-		return nil, fmt.Errorf("listing the resource snapshots of %s: %w", crp, err)
+func LatestResourceSnapshot(ctx context.Context, c client.Reader, key scope.Key) (placementv1beta1.ResourceSnapshotObj, error) {
+	list, err := scope.ListResourceSnapshots(ctx, c, key, latestLabel)
+	if err != nil {
+		return nil, err
 	}
-	var best *placementv1beta1.ClusterResourceSnapshot
-	for i := range list.Items {
-		s := &list.Items[i]
+	var best placementv1beta1.ResourceSnapshotObj
+	for _, s := range list {
 		if !IsMaster(s) {
 			continue
 		}
@@ -57,27 +52,23 @@ func LatestResourceSnapshot(ctx context.Context, c client.Reader, crp string) (*
 }
 
 // IsMaster says whether a resource snapshot is the first of its index.
-func IsMaster(s *placementv1beta1.ClusterResourceSnapshot) bool {
-	_, ok := s.Annotations[placementv1beta1.NumberOfResourceSnapshotsAnnotation]
+func IsMaster(s client.Object) bool {
+	_, ok := s.GetAnnotations()[placementv1beta1.NumberOfResourceSnapshotsAnnotation]
 	return ok
 }
 
 // ResourceSnapshotsOfIndex returns the master and sub-indexed snapshots of one index, the
 // master first and the others by sub-index. complete is false while some are missing.
-func ResourceSnapshotsOfIndex(ctx context.Context, c client.Reader, crp string, index int) (snaps []placementv1beta1.ClusterResourceSnapshot, complete bool, err error) {
-	list := &placementv1beta1.ClusterResourceSnapshotList{}
-	if err := c.List(ctx, list, client.MatchingLabels{
-		placementv1beta1.CRPTrackingLabel:   crp,
-		placementv1beta1.ResourceIndexLabel: strconv.Itoa(index),
-	}); err != nil {
-		return nil, false, fmt.Errorf("listing the resource snapshots of %s at index %d: %w", crp, index, err)
+func ResourceSnapshotsOfIndex(ctx context.Context, c client.Reader, key scope.Key, index int) (snaps []placementv1beta1.ResourceSnapshotObj, complete bool, err error) {
+	snaps, err = scope.ListResourceSnapshots(ctx, c, key, map[string]string{placementv1beta1.ResourceIndexLabel: strconv.Itoa(index)})
+	if err != nil {
+		return nil, false, err
 	}
-	snaps = list.Items
-	sort.Slice(snaps, func(i, j int) bool { return subindex(&snaps[i]) < subindex(&snaps[j]) })
-	if len(snaps) == 0 || !IsMaster(&snaps[0]) {
+	sort.Slice(snaps, func(i, j int) bool { return subindex(snaps[i]) < subindex(snaps[j]) })
+	if len(snaps) == 0 || !IsMaster(snaps[0]) {
 		return snaps, false, nil
 	}
-	want, err := strconv.Atoi(snaps[0].Annotations[placementv1beta1.NumberOfResourceSnapshotsAnnotation])
+	want, err := strconv.Atoi(snaps[0].GetAnnotations()[placementv1beta1.NumberOfResourceSnapshotsAnnotation])
 	if err != nil {
 		return snaps, false, nil
 	}
@@ -85,8 +76,8 @@ func ResourceSnapshotsOfIndex(ctx context.Context, c client.Reader, crp string, 
 }
 
 // subindex orders the master (-1) before the sub-indexed snapshots.
-func subindex(s *placementv1beta1.ClusterResourceSnapshot) int {
-	v, ok := s.Annotations[placementv1beta1.SubindexOfResourceSnapshotAnnotation]
+func subindex(s client.Object) int {
+	v, ok := s.GetAnnotations()[placementv1beta1.SubindexOfResourceSnapshotAnnotation]
 	if !ok {
 		return -1
 	}

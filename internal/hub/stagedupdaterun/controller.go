@@ -22,6 +22,7 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/hub/rollout"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -141,7 +142,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	for _, cluster := range plan.Delete {
 		if b := bindings[cluster]; b != nil {
-			if err := r.Client.Delete(ctx, b, client.Preconditions{UID: &b.UID}); err != nil && !apierrors.IsNotFound(err) {
+			uid := b.GetUID()
+			if err := r.Client.Delete(ctx, b, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 				return reconcile.Result{}, fmt.Errorf("deleting the binding of member %s, which the placement no longer picks: %w", cluster, err)
 			}
 		}
@@ -156,9 +158,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // facts reads what one step needs. Bindings are returned by target cluster too, for the writes.
-func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun) (Facts, map[string]*placementv1beta1.ClusterResourceBinding, error) {
+func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun) (Facts, map[string]placementv1beta1.BindingObj, error) {
 	f := Facts{Now: r.now(), MemberLabels: map[string]map[string]string{}, Bindings: map[string]*Binding{}, Approvals: map[string]Approval{}}
 	name := run.Spec.PlacementName
+	key := scope.Key{Name: name}
 	crp := &placementv1beta1.ClusterResourcePlacement{}
 	switch err := r.Client.Get(ctx, types.NamespacedName{Name: name}, crp); {
 	case apierrors.IsNotFound(err):
@@ -177,7 +180,7 @@ func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterSta
 		default:
 			f.Strategy = &s.Spec
 		}
-		policy, err := snapshot.LatestPolicySnapshot(ctx, r.Client, name)
+		policy, err := snapshot.LatestPolicySnapshot(ctx, r.Client, key)
 		if err != nil {
 			return f, nil, err
 		}
@@ -191,18 +194,18 @@ func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterSta
 	}
 	f.ResourceSnapshotIndex, f.ResourceSnapshotError = index, why
 	if master != nil {
-		f.ResourceSnapshot = master.Name
+		f.ResourceSnapshot = master.GetName()
 	}
-	var list placementv1beta1.ClusterResourceBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: name}); err != nil {
+	list, err := scope.ListBindings(ctx, r.Client, key)
+	if err != nil {
 		return f, nil, err
 	}
-	bindings := map[string]*placementv1beta1.ClusterResourceBinding{}
-	for i := range list.Items {
-		b := &list.Items[i]
-		bindings[b.Spec.TargetCluster] = b
-		f.Bindings[b.Spec.TargetCluster] = &Binding{Name: b.Name, State: b.Spec.State, Snapshot: b.Spec.ResourceSnapshotName,
-			Generation: b.Generation, Deleting: b.DeletionTimestamp != nil, Conditions: b.Status.Conditions}
+	bindings := map[string]placementv1beta1.BindingObj{}
+	for _, b := range list {
+		spec := b.GetBindingSpec()
+		bindings[spec.TargetCluster] = b
+		f.Bindings[spec.TargetCluster] = &Binding{Name: b.GetName(), State: spec.State, Snapshot: spec.ResourceSnapshotName,
+			Generation: b.GetGeneration(), Deleting: b.GetDeletionTimestamp() != nil, Conditions: b.GetBindingStatus().Conditions}
 	}
 	if !initialized {
 		var members clusterv1beta1.MemberClusterList
@@ -213,7 +216,7 @@ func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterSta
 			f.MemberLabels[members.Items[i].Name] = members.Items[i].Labels
 		}
 		if master != nil {
-			if f.Overrides, err = rollout.OverridesFor(ctx, r.Client, name, master, list.Items); err != nil {
+			if f.Overrides, err = rollout.OverridesFor(ctx, r.Client, key, master, list); err != nil {
 				return f, nil, err
 			}
 		}
@@ -234,14 +237,15 @@ func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterSta
 
 // resourceSnapshot finds the master snapshot of the run's index: the one it recorded once
 // initialized, else the one its spec names, else the latest. why says what is missing.
-func (r *Reconciler) resourceSnapshot(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun, initialized bool) (*placementv1beta1.ClusterResourceSnapshot, string, string, error) {
+func (r *Reconciler) resourceSnapshot(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun, initialized bool) (placementv1beta1.ResourceSnapshotObj, string, string, error) {
 	name := run.Spec.PlacementName
+	key := scope.Key{Name: name}
 	index := run.Spec.ResourceSnapshotIndex
 	if initialized {
 		index = run.Status.ResourceSnapshotIndexUsed
 	}
 	if index == "" {
-		latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, name)
+		latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, key)
 		if err != nil || latest == nil {
 			return nil, "", fmt.Sprintf("ClusterResourcePlacement %q has no resource snapshot yet", name), err
 		}
@@ -252,13 +256,13 @@ func (r *Reconciler) resourceSnapshot(ctx context.Context, run *placementv1beta1
 		return nil, index, fmt.Sprintf("spec.resourceSnapshotIndex %q is not a resource snapshot index (a number, from 0): create a run with the index of a snapshot that `kubectl get clusterresourcesnapshots -l %s=%s --show-labels` lists",
 			index, placementv1beta1.CRPTrackingLabel, name), nil
 	}
-	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, name, i)
+	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, key, i)
 	if err != nil {
 		return nil, index, "", err
 	}
-	for k := range parts {
-		if snapshot.IsMaster(&parts[k]) {
-			return &parts[k], index, "", nil
+	for _, part := range parts {
+		if snapshot.IsMaster(part) {
+			return part, index, "", nil
 		}
 	}
 	return nil, index, fmt.Sprintf("ClusterResourcePlacement %q has no resource snapshot of index %s: `kubectl get clusterresourcesnapshots -l %s=%s --show-labels` lists those there are (older ones are removed past the placement's revisionHistoryLimit)",

@@ -12,9 +12,9 @@ import (
 // aggregate sets the binding's Applied and Available (or DiffReported) conditions and its
 // failed, drifted and diffed objects from its Works' status. A Work whose status is about
 // an older generation of its spec counts as pending.
-func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1beta1.Work) {
-	reportDiff := b.Spec.ApplyStrategy != nil && b.Spec.ApplyStrategy.Type == placementv1beta1.ApplyStrategyTypeReportDiff
-	b.Status.FailedPlacements, b.Status.DriftedPlacements, b.Status.DiffedPlacements = nil, nil, nil
+func aggregate(b placementv1beta1.BindingObj, works []*placementv1beta1.Work) {
+	reportDiff := b.GetBindingSpec().ApplyStrategy != nil && b.GetBindingSpec().ApplyStrategy.Type == placementv1beta1.ApplyStrategyTypeReportDiff
+	b.GetBindingStatus().FailedPlacements, b.GetBindingStatus().DriftedPlacements, b.GetBindingStatus().DiffedPlacements = nil, nil, nil
 	for _, w := range works {
 		collect(b, w)
 	}
@@ -37,10 +37,10 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 		}
 		return done, failed, first, work
 	}
-	cluster := b.Spec.TargetCluster
+	cluster := b.GetBindingSpec().TargetCluster
 	if reportDiff {
-		meta.RemoveStatusCondition(&b.Status.Conditions, string(placementv1beta1.ResourcesAppliedConditionType))
-		meta.RemoveStatusCondition(&b.Status.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+		meta.RemoveStatusCondition(&b.GetBindingStatus().Conditions, string(placementv1beta1.ResourcesAppliedConditionType))
+		meta.RemoveStatusCondition(&b.GetBindingStatus().Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
 		done, failed, first, work := verdict(placementv1beta1.WorkConditionTypeDiffReported)
 		switch {
 		case failed > 0:
@@ -48,7 +48,7 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 				fmt.Sprintf("Work %s on %s: %s", work, cluster, first.Message))
 		case done == len(works):
 			setCondition(b, placementv1beta1.ResourcesDiffReportedConditionType, metav1.ConditionTrue, placementv1beta1.DiffReportedStatusTrueReason,
-				fmt.Sprintf("%s reported the differences of every object (%d differ)", cluster, len(b.Status.DiffedPlacements)))
+				fmt.Sprintf("%s reported the differences of every object (%d differ)", cluster, len(b.GetBindingStatus().DiffedPlacements)))
 		default:
 			setCondition(b, placementv1beta1.ResourcesDiffReportedConditionType, metav1.ConditionUnknown, placementv1beta1.DiffReportedStatusUnknownReason,
 				fmt.Sprintf("waiting for the member agent of %s to report", cluster))
@@ -56,12 +56,12 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 		return
 	}
 
-	meta.RemoveStatusCondition(&b.Status.Conditions, string(placementv1beta1.ResourcesDiffReportedConditionType))
+	meta.RemoveStatusCondition(&b.GetBindingStatus().Conditions, string(placementv1beta1.ResourcesDiffReportedConditionType))
 	done, failed, first, work := verdict(placementv1beta1.WorkConditionTypeApplied)
 	switch {
 	case failed > 0:
 		reason := placementv1beta1.ApplyFailedReason
-		for _, f := range b.Status.FailedPlacements {
+		for _, f := range b.GetBindingStatus().FailedPlacements {
 			if f.Condition.Reason == placementv1beta1.ApplyConflictBetweenPlacementsReason {
 				reason = placementv1beta1.ApplyConflictBetweenPlacementsReason
 			}
@@ -76,7 +76,7 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 			fmt.Sprintf("waiting for the member agent of %s to apply the latest Works", cluster))
 	}
 	if done != len(works) {
-		meta.RemoveStatusCondition(&b.Status.Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
+		meta.RemoveStatusCondition(&b.GetBindingStatus().Conditions, string(placementv1beta1.ResourcesAvailableConditionType))
 		return
 	}
 	done, failed, first, work = verdict(placementv1beta1.WorkConditionTypeAvailable)
@@ -108,7 +108,7 @@ func aggregate(b *placementv1beta1.ClusterResourceBinding, works []*placementv1b
 
 // collect copies a Work's failed, drifted and diffed manifests into the binding, up to the
 // cap of each list.
-func collect(b *placementv1beta1.ClusterResourceBinding, w *placementv1beta1.Work) {
+func collect(b placementv1beta1.BindingObj, w *placementv1beta1.Work) {
 	var envelope *placementv1beta1.EnvelopeIdentifier
 	if t := w.Labels[placementv1beta1.EnvelopeTypeLabel]; t != "" {
 		envelope = &placementv1beta1.EnvelopeIdentifier{Type: placementv1beta1.EnvelopeType(t),
@@ -117,21 +117,21 @@ func collect(b *placementv1beta1.ClusterResourceBinding, w *placementv1beta1.Wor
 	for _, mc := range w.Status.ManifestConditions {
 		id := placementv1beta1.ResourceIdentifier{Group: mc.Identifier.Group, Version: mc.Identifier.Version,
 			Kind: mc.Identifier.Kind, Name: mc.Identifier.Name, Namespace: mc.Identifier.Namespace, Envelope: envelope}
-		if len(b.Status.FailedPlacements) < placementv1beta1.MaxReportedPlacements {
+		if len(b.GetBindingStatus().FailedPlacements) < placementv1beta1.MaxReportedPlacements {
 			for _, typ := range []string{placementv1beta1.WorkConditionTypeApplied, placementv1beta1.WorkConditionTypeAvailable, placementv1beta1.WorkConditionTypeDiffReported} {
 				if c := meta.FindStatusCondition(mc.Conditions, typ); c != nil && c.Status == metav1.ConditionFalse {
-					b.Status.FailedPlacements = append(b.Status.FailedPlacements, placementv1beta1.FailedResourcePlacement{ResourceIdentifier: id, Condition: *c})
+					b.GetBindingStatus().FailedPlacements = append(b.GetBindingStatus().FailedPlacements, placementv1beta1.FailedResourcePlacement{ResourceIdentifier: id, Condition: *c})
 					break
 				}
 			}
 		}
-		if d := mc.DriftDetails; d != nil && len(b.Status.DriftedPlacements) < placementv1beta1.MaxReportedPlacements {
-			b.Status.DriftedPlacements = append(b.Status.DriftedPlacements, placementv1beta1.DriftedResourcePlacement{
+		if d := mc.DriftDetails; d != nil && len(b.GetBindingStatus().DriftedPlacements) < placementv1beta1.MaxReportedPlacements {
+			b.GetBindingStatus().DriftedPlacements = append(b.GetBindingStatus().DriftedPlacements, placementv1beta1.DriftedResourcePlacement{
 				ResourceIdentifier: id, ObservationTime: d.ObservationTime, FirstDriftedObservedTime: d.FirstDriftedObservedTime,
 				TargetClusterObservedGeneration: d.ObservedInMemberClusterGeneration, ObservedDrifts: d.ObservedDrifts})
 		}
-		if d := mc.DiffDetails; d != nil && len(b.Status.DiffedPlacements) < placementv1beta1.MaxReportedPlacements {
-			b.Status.DiffedPlacements = append(b.Status.DiffedPlacements, placementv1beta1.DiffedResourcePlacement{
+		if d := mc.DiffDetails; d != nil && len(b.GetBindingStatus().DiffedPlacements) < placementv1beta1.MaxReportedPlacements {
+			b.GetBindingStatus().DiffedPlacements = append(b.GetBindingStatus().DiffedPlacements, placementv1beta1.DiffedResourcePlacement{
 				ResourceIdentifier: id, ObservationTime: d.ObservationTime, FirstDiffedObservedTime: d.FirstDiffedObservedTime,
 				TargetClusterObservedGeneration: d.ObservedInMemberClusterGeneration, ObservedDiffs: d.ObservedDiffs})
 		}

@@ -9,13 +9,13 @@ package workgen
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,6 +29,8 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	placementac "github.com/flotilla-dev/flotilla/api/placement/v1beta1/applyconfiguration/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
+	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
 // Reconciler reconciles ClusterResourceBindings into Works.
@@ -63,43 +65,38 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 
 // bindingsOfPlacement wakes a placement's bindings.
 func (r *Reconciler) bindingsOfPlacement(ctx context.Context, o client.Object) []reconcile.Request {
-	var list placementv1beta1.ClusterResourceBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, b := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
-	}
-	return reqs
+	return r.bindingsOf(ctx, client.ObjectKeyFromObject(o))
 }
 
 // bindingsOfSnapshot wakes the bindings of a placement when one of its snapshots appears:
 // a sub-indexed snapshot may land after the binding already points at its master.
 func (r *Reconciler) bindingsOfSnapshot(ctx context.Context, o client.Object) []reconcile.Request {
-	crp := o.GetLabels()[placementv1beta1.CRPTrackingLabel]
-	if crp == "" {
+	if key := scope.KeyOf(o); key.Name != "" {
+		return r.bindingsOf(ctx, key)
+	}
+	return nil
+}
+
+func (r *Reconciler) bindingsOf(ctx context.Context, key scope.Key) []reconcile.Request {
+	bindings, err := scope.ListBindings(ctx, r.Client, key, client.UnsafeDisableDeepCopy)
+	if err != nil {
 		return nil
 	}
-	var list placementv1beta1.ClusterResourceBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp}); err != nil {
-		return nil
-	}
-	var reqs []reconcile.Request
-	for _, b := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
+	reqs := make([]reconcile.Request, 0, len(bindings))
+	for _, b := range bindings {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)})
 	}
 	return reqs
 }
 
 // Reconcile brings one binding's Works and status up to date.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	b := &placementv1beta1.ClusterResourceBinding{}
-	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
+	b, err := scope.GetBinding(ctx, r.Client, req.NamespacedName)
+	if err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	ns := clusterv1beta1.NamespaceForMember(b.Spec.TargetCluster)
-	if b.DeletionTimestamp != nil {
+	ns := clusterv1beta1.NamespaceForMember(b.GetBindingSpec().TargetCluster)
+	if b.GetDeletionTimestamp() != nil {
 		return reconcile.Result{}, r.finish(ctx, b, ns)
 	}
 	if controllerutil.AddFinalizer(b, placementv1beta1.WorkFinalizer) {
@@ -107,12 +104,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			return reconcile.Result{}, err
 		}
 	}
-	if b.Spec.State == placementv1beta1.BindingStateScheduled {
+	if b.GetBindingSpec().State == placementv1beta1.BindingStateScheduled {
 		// Not released by the rollout yet: nothing is placed.
 		return reconcile.Result{}, nil
 	}
 
-	before := b.Status.DeepCopy()
+	before := b.GetBindingStatus().DeepCopy()
 	works, synced, err := r.syncWorks(ctx, b, ns)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -122,10 +119,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	} else {
 		for _, t := range []placementv1beta1.ResourceConditionType{placementv1beta1.ResourcesAppliedConditionType,
 			placementv1beta1.ResourcesAvailableConditionType, placementv1beta1.ResourcesDiffReportedConditionType} {
-			meta.RemoveStatusCondition(&b.Status.Conditions, string(t))
+			meta.RemoveStatusCondition(&b.GetBindingStatus().Conditions, string(t))
 		}
 	}
-	if !equality.Semantic.DeepEqual(before, &b.Status) {
+	if !equality.Semantic.DeepEqual(before, b.GetBindingStatus()) {
 		if err := r.Client.Status().Update(ctx, b); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -134,7 +131,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // finish deletes the binding's Works and then lets the binding go.
-func (r *Reconciler) finish(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns string) error {
+func (r *Reconciler) finish(ctx context.Context, b placementv1beta1.BindingObj, ns string) error {
 	if !controllerutil.ContainsFinalizer(b, placementv1beta1.WorkFinalizer) {
 		return nil
 	}
@@ -142,9 +139,9 @@ func (r *Reconciler) finish(ctx context.Context, b *placementv1beta1.ClusterReso
 		return err
 	}
 	err := r.Client.DeleteAllOf(ctx, &placementv1beta1.Work{}, client.InNamespace(ns),
-		client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.Name})
+		client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.GetName()})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting the Works of binding %s: %w", b.Name, err)
+		return fmt.Errorf("deleting the Works of binding %s: %w", b.GetName(), err)
 	}
 	controllerutil.RemoveFinalizer(b, placementv1beta1.WorkFinalizer)
 	return r.Client.Update(ctx, b)
@@ -153,23 +150,23 @@ func (r *Reconciler) finish(ctx context.Context, b *placementv1beta1.ClusterReso
 // syncWorks writes the binding's Works and deletes those it no longer needs. It returns the
 // Works as written, and false when they could not all be written yet (WorkSynchronized says
 // why).
-func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns string) ([]*placementv1beta1.Work, bool, error) {
+func (r *Reconciler) syncWorks(ctx context.Context, b placementv1beta1.BindingObj, ns string) ([]*placementv1beta1.Work, bool, error) {
 	notSynced := func(reason, format string, args ...any) ([]*placementv1beta1.Work, bool, error) {
 		setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionFalse, reason, fmt.Sprintf(format, args...))
 		return nil, false, nil
 	}
-	if b.Spec.ResourceSnapshotName == "" {
+	if b.GetBindingSpec().ResourceSnapshotName == "" {
 		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason, "the binding names no resource snapshot yet")
 	}
-	snapshots, err := r.snapshots(ctx, b.Spec.ResourceSnapshotName)
+	snapshots, err := r.snapshots(ctx, b.GetNamespace(), b.GetBindingSpec().ResourceSnapshotName)
 	if err != nil {
 		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason, "%v", err)
 	}
-	crp := b.Labels[placementv1beta1.CRPTrackingLabel]
+	crp := b.GetLabels()[placementv1beta1.CRPTrackingLabel]
 	if crp == "" {
-		crp = snapshots[0].Labels[placementv1beta1.CRPTrackingLabel]
+		crp = snapshots[0].GetLabels()[placementv1beta1.CRPTrackingLabel]
 	}
-	index := snapshots[0].Labels[placementv1beta1.ResourceIndexLabel]
+	index := snapshots[0].GetLabels()[placementv1beta1.ResourceIndexLabel]
 	contents, err := r.contents(ctx, b, crp, snapshots)
 	if err != nil {
 		setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionFalse, placementv1beta1.OverriddenFailedReason, err.Error())
@@ -177,7 +174,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 			"the overrides could not be applied (see the Overridden condition); the member keeps what it had")
 	}
 
-	abandon, reportBack := r.placementStrategy(ctx, crp) // read once for all the binding's Works
+	abandon, reportBack := r.placementStrategy(ctx, scope.Key{Namespace: b.GetNamespace(), Name: crp}) // read once for all the binding's Works
 	var works []*placementv1beta1.Work
 	keep := map[string]bool{}
 	for _, c := range contents {
@@ -186,7 +183,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 		w, err := r.writeWork(ctx, b, ns, crp, index, c, abandon, reportBack)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
-				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.Spec.TargetCluster)
+				return notSynced(placementv1beta1.SyncWorkFailedReason, "the member's namespace %s does not exist: is member %s still in the fleet?", ns, b.GetBindingSpec().TargetCluster)
 			}
 			setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionFalse,
 				placementv1beta1.SyncWorkFailedReason, fmt.Sprintf("writing Work %s/%s: %v", ns, name, err))
@@ -196,7 +193,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 		works = append(works, w)
 	}
 	var existing placementv1beta1.WorkList
-	if err := r.Client.List(ctx, &existing, client.InNamespace(ns), client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.Name}); err != nil {
+	if err := r.Client.List(ctx, &existing, client.InNamespace(ns), client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.GetName()}); err != nil {
 		return nil, false, err
 	}
 	for i := range existing.Items {
@@ -207,56 +204,37 @@ func (r *Reconciler) syncWorks(ctx context.Context, b *placementv1beta1.ClusterR
 		}
 	}
 	setCondition(b, placementv1beta1.ResourceWorkSynchronizedConditionType, metav1.ConditionTrue, placementv1beta1.WorkSynchronizedReason,
-		fmt.Sprintf("%d Work(s) in %s hold resource snapshot %s", len(works), ns, b.Spec.ResourceSnapshotName))
+		fmt.Sprintf("%d Work(s) in %s hold resource snapshot %s", len(works), ns, b.GetBindingSpec().ResourceSnapshotName))
 	return works, true, nil
 }
 
 // snapshots returns the master snapshot and its sub-indexed snapshots, in sub-index order.
-func (r *Reconciler) snapshots(ctx context.Context, master string) ([]*placementv1beta1.ClusterResourceSnapshot, error) {
-	m := &placementv1beta1.ClusterResourceSnapshot{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: master}, m); err != nil {
+func (r *Reconciler) snapshots(ctx context.Context, ns, master string) ([]placementv1beta1.ResourceSnapshotObj, error) {
+	m, err := scope.GetResourceSnapshot(ctx, r.Client, types.NamespacedName{Namespace: ns, Name: master})
+	if err != nil {
 		return nil, fmt.Errorf("reading resource snapshot %s: %w", master, err)
 	}
 	want := 1
-	if n, err := strconv.Atoi(m.Annotations[placementv1beta1.NumberOfResourceSnapshotsAnnotation]); err == nil && n > 1 {
+	if n, err := strconv.Atoi(m.GetAnnotations()[placementv1beta1.NumberOfResourceSnapshotsAnnotation]); err == nil && n > 1 {
 		want = n
 	}
-	out := []*placementv1beta1.ClusterResourceSnapshot{m}
 	if want == 1 {
-		return out, nil
+		return []placementv1beta1.ResourceSnapshotObj{m}, nil
 	}
-	var list placementv1beta1.ClusterResourceSnapshotList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{
-		placementv1beta1.CRPTrackingLabel:   m.Labels[placementv1beta1.CRPTrackingLabel],
-		placementv1beta1.ResourceIndexLabel: m.Labels[placementv1beta1.ResourceIndexLabel],
-	}); err != nil {
+	parts, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, scope.KeyOf(m), snapshot.Index(m, placementv1beta1.ResourceIndexLabel))
+	if err != nil {
 		return nil, err
 	}
-	subs := map[int]*placementv1beta1.ClusterResourceSnapshot{}
-	for i := range list.Items {
-		s := &list.Items[i]
-		if sub, err := strconv.Atoi(s.Annotations[placementv1beta1.SubindexOfResourceSnapshotAnnotation]); err == nil && s.Name != m.Name {
-			subs[sub] = s
-		}
+	if !complete {
+		return nil, fmt.Errorf("resource snapshot %s has %d of its %d parts so far", master, len(parts), want)
 	}
-	keys := make([]int, 0, len(subs))
-	for k := range subs {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	for _, k := range keys {
-		out = append(out, subs[k])
-	}
-	if len(out) < want {
-		return nil, fmt.Errorf("resource snapshot %s has %d of its %d parts so far", master, len(out), want)
-	}
-	return out, nil
+	return parts, nil
 }
 
 // fieldOwner is the field manager of the Works this controller applies.
 const fieldOwner = "flotilla-workgen"
 
-func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, ns, crp, index string,
+func (r *Reconciler) writeWork(ctx context.Context, b placementv1beta1.BindingObj, ns, crp, index string,
 	c workContent, abandon bool, reportBack *placementv1beta1.ReportBackStrategy) (*placementv1beta1.Work, error) {
 	name := c.name
 	manifests := make([]*placementac.ManifestApplyConfiguration, len(c.raws))
@@ -265,8 +243,8 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		manifests[i].Raw = raw
 	}
 	spec := placementac.WorkSpec().WithWorkload(placementac.WorkloadTemplate().WithManifests(manifests...))
-	if b.Spec.ApplyStrategy != nil {
-		strategy, err := controllerdefaults.Convert[placementac.ApplyStrategyApplyConfiguration](b.Spec.ApplyStrategy)
+	if b.GetBindingSpec().ApplyStrategy != nil {
+		strategy, err := controllerdefaults.Convert[placementac.ApplyStrategyApplyConfiguration](b.GetBindingSpec().ApplyStrategy)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +259,7 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 	}
 	labels := map[string]string{
 		placementv1beta1.CRPTrackingLabel:                 crp,
-		placementv1beta1.ParentBindingLabel:               b.Name,
+		placementv1beta1.ParentBindingLabel:               b.GetName(),
 		placementv1beta1.ParentResourceSnapshotIndexLabel: index,
 	}
 	if e := c.envelope; e != nil {
@@ -289,7 +267,7 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 		labels[placementv1beta1.EnvelopeNameLabel] = e.Name
 		labels[placementv1beta1.EnvelopeNamespaceLabel] = e.Namespace
 	}
-	annotations := map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.Spec.ResourceSnapshotName}
+	annotations := map[string]string{placementv1beta1.ParentResourceSnapshotNameAnnotation: b.GetBindingSpec().ResourceSnapshotName}
 	if abandon {
 		annotations[placementv1beta1.DeletePropagationAnnotation] = string(placementv1beta1.DeletePropagationPolicyAbandon)
 	}
@@ -301,15 +279,15 @@ func (r *Reconciler) writeWork(ctx context.Context, b *placementv1beta1.ClusterR
 	return w, err
 }
 
-func setCondition(b *placementv1beta1.ClusterResourceBinding, t placementv1beta1.ResourceConditionType, s metav1.ConditionStatus, reason, msg string) {
+func setCondition(b placementv1beta1.BindingObj, t placementv1beta1.ResourceConditionType, s metav1.ConditionStatus, reason, msg string) {
 	// The rollout counts unavailablePeriodSeconds for untrackable objects from Available's
 	// lastTransitionTime, so Available restarts its clock for each new generation of the
 	// binding; otherwise a new snapshot would count as ready at once.
-	if old := meta.FindStatusCondition(b.Status.Conditions, string(t)); old != nil &&
-		t == placementv1beta1.ResourcesAvailableConditionType && old.ObservedGeneration != b.Generation {
+	if old := meta.FindStatusCondition(b.GetBindingStatus().Conditions, string(t)); old != nil &&
+		t == placementv1beta1.ResourcesAvailableConditionType && old.ObservedGeneration != b.GetGeneration() {
 		old.LastTransitionTime = metav1.Now()
 	}
-	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
-		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: b.Generation,
+	meta.SetStatusCondition(&b.GetBindingStatus().Conditions, metav1.Condition{
+		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: b.GetGeneration(),
 	})
 }

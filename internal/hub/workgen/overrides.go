@@ -18,9 +18,9 @@ import (
 // snapshots the binding names applied. It sets Overridden when there are overrides. A Delete
 // rule leaves an object out. An error (a patch that does not apply, a snapshot that is gone,
 // an envelope object in another namespace) means nothing new is written for the member.
-func (r *Reconciler) contents(ctx context.Context, b *placementv1beta1.ClusterResourceBinding, crp string,
-	parts []*placementv1beta1.ClusterResourceSnapshot) ([]workContent, error) {
-	cros, ros := b.Spec.ClusterResourceOverrideSnapshots, b.Spec.ResourceOverrideSnapshots
+func (r *Reconciler) contents(ctx context.Context, b placementv1beta1.BindingObj, crp string,
+	parts []placementv1beta1.ResourceSnapshotObj) ([]workContent, error) {
+	cros, ros := b.GetBindingSpec().ClusterResourceOverrideSnapshots, b.GetBindingSpec().ResourceOverrideSnapshots
 	overriding := len(cros) > 0 || len(ros) > 0
 	var set overrider.Snapshots
 	mc := &clusterv1beta1.MemberCluster{}
@@ -29,8 +29,8 @@ func (r *Reconciler) contents(ctx context.Context, b *placementv1beta1.ClusterRe
 		if set, err = r.overrideSnapshots(ctx, cros, ros); err != nil {
 			return nil, err
 		}
-		if err := r.Client.Get(ctx, client.ObjectKey{Name: b.Spec.TargetCluster}, mc); err != nil {
-			return nil, fmt.Errorf("reading MemberCluster %s for its overrides: %w", b.Spec.TargetCluster, err)
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: b.GetBindingSpec().TargetCluster}, mc); err != nil {
+			return nil, fmt.Errorf("reading MemberCluster %s for its overrides: %w", b.GetBindingSpec().TargetCluster, err)
 		}
 	}
 	left := 0
@@ -56,7 +56,7 @@ func (r *Reconciler) contents(ctx context.Context, b *placementv1beta1.ClusterRe
 		if i > 0 {
 			c.name = placementv1beta1.SubWorkName(crp, i-1)
 		}
-		for _, res := range p.Spec.SelectedResources {
+		for _, res := range p.GetResourceSnapshotSpec().SelectedResources {
 			env, objects, isEnvelope, err := envelope.Unwrap(res.Raw)
 			if err != nil {
 				return nil, err
