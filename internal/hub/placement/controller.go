@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +31,7 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -43,10 +45,10 @@ type Reconciler struct {
 
 	mu       sync.Mutex
 	queue    workqueue.TypedRateLimitingInterface[reconcile.Request]
-	interest map[string]*Selection // by placement: what its last selection watched
+	interest map[types.NamespacedName]*Selection // by placement: what its last selection watched
 	// lastWrite is when each placement's status was last written, to space out the writes
 	// of large statuses.
-	lastWrite map[string]time.Time
+	lastWrite map[types.NamespacedName]time.Time
 }
 
 // largeStatus is the number of per-member statuses above which status writes are spaced by
@@ -58,7 +60,7 @@ const (
 )
 
 // writeDelay says how long to wait before writing a status of n member entries.
-func (r *Reconciler) writeDelay(name string, n int) time.Duration {
+func (r *Reconciler) writeDelay(name types.NamespacedName, n int) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n <= largeStatus {
@@ -70,7 +72,7 @@ func (r *Reconciler) writeDelay(name string, n int) time.Duration {
 	return 0
 }
 
-func (r *Reconciler) wroteStatus(name string) {
+func (r *Reconciler) wroteStatus(name types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lastWrite[name] = time.Now()
@@ -99,8 +101,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 
 // register registers the controller; r.Watcher must be added to the manager.
 func (r *Reconciler) register(mgr ctrl.Manager) error {
-	r.interest = map[string]*Selection{}
-	r.lastWrite = map[string]time.Time{}
+	r.interest = map[types.NamespacedName]*Selection{}
+	r.lastWrite = map[types.NamespacedName]time.Time{}
 	r.Watcher.OnChange = r.resourceChanged
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("clusterresourceplacement").
@@ -178,12 +180,12 @@ func (r *Reconciler) resourceChanged(gvr schema.GroupVersionResource, obj *unstr
 	ns := obj.GetNamespace()
 	for name, sel := range r.interest {
 		if (ns == "" && sel.Resources[gvr]) || (ns != "" && (sel.Namespaces[ns] || sel.Scoped[gvr] == ns)) {
-			r.queue.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+			r.queue.Add(reconcile.Request{NamespacedName: name})
 		}
 	}
 }
 
-func (r *Reconciler) setInterest(name string, sel *Selection) {
+func (r *Reconciler) setInterest(name types.NamespacedName, sel *Selection) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if sel == nil {
@@ -195,19 +197,21 @@ func (r *Reconciler) setInterest(name string, sel *Selection) {
 
 // Reconcile brings one placement's snapshots and status up to date.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	crp := &placementv1beta1.ClusterResourcePlacement{}
-	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+	key := req.NamespacedName
+	interest := key
+	crp, err := scope.GetPlacement(ctx, r.Client, key)
+	if err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			r.setInterest(req.Name, nil)
+			r.setInterest(interest, nil)
 			r.mu.Lock()
-			delete(r.lastWrite, req.Name)
+			delete(r.lastWrite, interest)
 			r.mu.Unlock()
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if crp.DeletionTimestamp != nil {
+	if crp.GetDeletionTimestamp() != nil {
 		// Snapshots and bindings are owned by the placement; garbage collection removes them.
-		r.setInterest(req.Name, nil)
+		r.setInterest(interest, nil)
 		return reconcile.Result{}, nil
 	}
 	policySnap, err := r.ensurePolicySnapshot(ctx, crp)
@@ -215,8 +219,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 
-	in := statusInput{crp: crp, policySnap: policySnap, resourceIdx: crp.Status.ObservedResourceIndex}
-	sel, err := (&selector{mapper: r.Mapper, watcher: r.Watcher}).Select(crp.Spec.ResourceSelectors)
+	in := statusInput{crp: crp, policySnap: policySnap, resourceIdx: crp.GetPlacementStatus().ObservedResourceIndex}
+	sel, err := (&selector{mapper: r.Mapper, watcher: r.Watcher}).Select(crp.GetPlacementSpec().ResourceSelectors)
 	var invalid *InvalidSelectorError
 	var notSynced *notSyncedError
 	switch {
@@ -227,36 +231,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	case err != nil:
 		return reconcile.Result{}, err
 	default:
-		r.setInterest(crp.Name, sel)
+		r.setInterest(interest, sel)
 		master, err := r.ensureResourceSnapshot(ctx, crp, sel)
 		if err != nil {
 			return reconcile.Result{}, err
 		}
 		in.selection = sel
-		in.resourceIdx = master.Labels[placementv1beta1.ResourceIndexLabel]
+		in.resourceIdx = master.GetLabels()[placementv1beta1.ResourceIndexLabel]
 	}
 
-	bindings := &placementv1beta1.ClusterResourceBindingList{}
 	// Read-only: the status is built from copies of what it needs.
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if in.bindings, err = scope.ListBindings(ctx, r.Client, key, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
-	in.bindings = bindings.Items
 	status := buildStatus(in)
 	if err := r.writeNamespacedStatus(ctx, crp, status); err != nil {
 		return reconcile.Result{}, err
 	}
-	if equality.Semantic.DeepEqual(status, crp.Status) {
+	if equality.Semantic.DeepEqual(status, *crp.GetPlacementStatus()) {
 		return reconcile.Result{}, nil
 	}
-	if wait := r.writeDelay(crp.Name, len(status.PlacementStatuses)); wait > 0 {
+	if wait := r.writeDelay(interest, len(status.PlacementStatuses)); wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
-	crp.Status = status
+	*crp.GetPlacementStatus() = status
 	if err := r.Client.Status().Update(ctx, crp); err != nil {
 		return reconcile.Result{}, err
 	}
-	r.wroteStatus(crp.Name)
+	r.wroteStatus(interest)
 	return reconcile.Result{}, nil
 }
 

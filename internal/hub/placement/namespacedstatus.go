@@ -23,9 +23,10 @@ const fieldOwner = "flotilla-placement"
 // of the same name in the namespace it places, when its statusReportingScope is
 // NamespaceAccessible and the copy differs. The copy is owned by the placement, so it goes
 // with it.
-func (r *Reconciler) writeNamespacedStatus(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement, status placementv1beta1.PlacementStatus) error {
-	if crp.Spec.StatusReportingScope != placementv1beta1.NamespaceAccessible {
-		return nil
+func (r *Reconciler) writeNamespacedStatus(ctx context.Context, p placementv1beta1.PlacementObj, status placementv1beta1.PlacementStatus) error {
+	crp, ok := p.(*placementv1beta1.ClusterResourcePlacement)
+	if !ok || crp.Spec.StatusReportingScope != placementv1beta1.NamespaceAccessible {
+		return nil // a namespaced placement's status is in its namespace already
 	}
 	ns := placedNamespace(crp, status)
 	if ns == "" {

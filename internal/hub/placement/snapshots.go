@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -21,15 +22,15 @@ import (
 // the selection continues in a sub-indexed snapshot; it keeps each well under etcd's 1.5 MB.
 const DefaultSnapshotSizeLimit = 1 << 20
 
-func ownerRef(crp *placementv1beta1.ClusterResourcePlacement) metav1.OwnerReference {
-	ref := metav1.NewControllerRef(crp, placementv1beta1.GroupVersion.WithKind("ClusterResourcePlacement"))
+func ownerRef(crp placementv1beta1.PlacementObj) metav1.OwnerReference {
+	ref := metav1.NewControllerRef(crp, placementv1beta1.GroupVersion.WithKind(scope.PlacementKind(client.ObjectKeyFromObject(crp))))
 	ref.BlockOwnerDeletion = nil
 	return *ref
 }
 
-func historyLimit(crp *placementv1beta1.ClusterResourcePlacement) int {
-	if crp.Spec.RevisionHistoryLimit != nil && *crp.Spec.RevisionHistoryLimit > 0 {
-		return int(*crp.Spec.RevisionHistoryLimit)
+func historyLimit(crp placementv1beta1.PlacementObj) int {
+	if l := crp.GetPlacementSpec().RevisionHistoryLimit; l != nil && *l > 0 {
+		return int(*l)
 	}
 	return 10
 }
@@ -51,32 +52,36 @@ func policyHash(p *placementv1beta1.PlacementPolicy) (string, error) {
 }
 
 // ensurePolicySnapshot makes the latest policy snapshot match the placement's policy.
-func (r *Reconciler) ensurePolicySnapshot(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement) (*placementv1beta1.ClusterSchedulingPolicySnapshot, error) {
-	hash, err := policyHash(crp.Spec.Policy)
+func (r *Reconciler) ensurePolicySnapshot(ctx context.Context, crp placementv1beta1.PlacementObj) (placementv1beta1.PolicySnapshotObj, error) {
+	key := client.ObjectKeyFromObject(crp)
+	spec := crp.GetPlacementSpec()
+	hash, err := policyHash(spec.Policy)
 	if err != nil {
 		return nil, err
 	}
-	annotations := map[string]string{placementv1beta1.CRPGenerationAnnotation: strconv.FormatInt(crp.Generation, 10)}
-	if p := crp.Spec.Policy; p != nil && p.PlacementType == placementv1beta1.PickNPlacementType && p.NumberOfClusters != nil {
+	annotations := map[string]string{placementv1beta1.CRPGenerationAnnotation: strconv.FormatInt(crp.GetGeneration(), 10)}
+	if p := spec.Policy; p != nil && p.PlacementType == placementv1beta1.PickNPlacementType && p.NumberOfClusters != nil {
 		annotations[placementv1beta1.NumberOfClustersAnnotation] = strconv.Itoa(int(*p.NumberOfClusters))
 	}
-	latestObj, err := snapshot.LatestPolicySnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
+	latest, err := snapshot.LatestPolicySnapshot(ctx, r.Client, key)
 	if err != nil {
 		return nil, err
 	}
-	latest, _ := latestObj.(*placementv1beta1.ClusterSchedulingPolicySnapshot) // nil when there is none
-	if latest != nil && string(latest.Spec.PolicyHash) == hash {
-		if latest.Annotations[placementv1beta1.CRPGenerationAnnotation] != annotations[placementv1beta1.CRPGenerationAnnotation] ||
-			latest.Annotations[placementv1beta1.NumberOfClustersAnnotation] != annotations[placementv1beta1.NumberOfClustersAnnotation] {
-			patch := client.MergeFrom(latest.DeepCopy())
-			if latest.Annotations == nil {
-				latest.Annotations = map[string]string{}
+	if latest != nil && string(latest.GetPolicySnapshotSpec().PolicyHash) == hash {
+		have := latest.GetAnnotations()
+		if have[placementv1beta1.CRPGenerationAnnotation] != annotations[placementv1beta1.CRPGenerationAnnotation] ||
+			have[placementv1beta1.NumberOfClustersAnnotation] != annotations[placementv1beta1.NumberOfClustersAnnotation] {
+			patch := client.MergeFrom(latest.DeepCopyObject().(client.Object))
+			merged := map[string]string{}
+			for k, v := range have {
+				merged[k] = v
 			}
 			for k, v := range annotations {
-				latest.Annotations[k] = v
+				merged[k] = v
 			}
+			latest.SetAnnotations(merged)
 			if err := r.Client.Patch(ctx, latest, patch); err != nil {
-				return nil, fmt.Errorf("updating policy snapshot %s: %w", latest.Name, err)
+				return nil, fmt.Errorf("updating policy snapshot %s: %w", latest.GetName(), err)
 			}
 		}
 		return latest, nil
@@ -85,34 +90,35 @@ func (r *Reconciler) ensurePolicySnapshot(ctx context.Context, crp *placementv1b
 	if latest != nil {
 		index = snapshot.Index(latest, placementv1beta1.PolicyIndexLabel) + 1
 	}
-	snap := &placementv1beta1.ClusterSchedulingPolicySnapshot{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: placementv1beta1.PolicySnapshotName(crp.Name, index),
-			Labels: map[string]string{
-				placementv1beta1.CRPTrackingLabel:      crp.Name,
-				placementv1beta1.PolicyIndexLabel:      strconv.Itoa(index),
-				placementv1beta1.IsLatestSnapshotLabel: "true",
-			},
-			Annotations:     annotations,
-			OwnerReferences: []metav1.OwnerReference{ownerRef(crp)},
-		},
-		Spec: placementv1beta1.SchedulingPolicySnapshotSpec{Policy: crp.Spec.Policy.DeepCopy(), PolicyHash: []byte(hash)},
+	snap, err := scope.NewPolicySnapshot(key)
+	if err != nil {
+		return nil, err
 	}
+	snap.SetNamespace(key.Namespace)
+	snap.SetName(placementv1beta1.PolicySnapshotName(crp.GetName(), index))
+	snap.SetLabels(map[string]string{
+		placementv1beta1.CRPTrackingLabel:      crp.GetName(),
+		placementv1beta1.PolicyIndexLabel:      strconv.Itoa(index),
+		placementv1beta1.IsLatestSnapshotLabel: "true",
+	})
+	snap.SetAnnotations(annotations)
+	snap.SetOwnerReferences([]metav1.OwnerReference{ownerRef(crp)})
+	*snap.GetPolicySnapshotSpec() = placementv1beta1.SchedulingPolicySnapshotSpec{Policy: spec.Policy.DeepCopy(), PolicyHash: []byte(hash)}
 	if err := r.Client.Create(ctx, snap); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating policy snapshot %s: %w", snap.Name, err)
+		return nil, fmt.Errorf("creating policy snapshot %s: %w", snap.GetName(), err)
 	}
 	if latest != nil {
 		if err := r.markNotLatest(ctx, latest); err != nil {
 			return nil, err
 		}
 	}
-	list := &placementv1beta1.ClusterSchedulingPolicySnapshotList{}
-	if err := r.Client.List(ctx, list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	list, err := scope.ListPolicySnapshots(ctx, r.Client, key, nil)
+	if err != nil {
 		return nil, err
 	}
-	var old []client.Object
-	for i := range list.Items {
-		old = append(old, &list.Items[i])
+	old := make([]client.Object, 0, len(list))
+	for _, o := range list {
+		old = append(old, o)
 	}
 	return snap, r.pruneHistory(ctx, old, placementv1beta1.PolicyIndexLabel, index, historyLimit(crp))
 }
@@ -160,7 +166,7 @@ func chunk(raws [][]byte, limit int) [][][]byte {
 
 // ensureResourceSnapshot makes the latest resource snapshots hold the selection; it returns
 // the latest master snapshot.
-func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement, sel *Selection) (*placementv1beta1.ClusterResourceSnapshot, error) {
+func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp placementv1beta1.PlacementObj, sel *Selection) (placementv1beta1.ResourceSnapshotObj, error) {
 	raws := make([][]byte, 0, len(sel.Objects))
 	h := sha256.New()
 	for _, u := range sel.Objects {
@@ -179,17 +185,17 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp *placementv
 	}
 	groups := chunk(raws, limit)
 
-	latestObj, err := snapshot.LatestResourceSnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
+	key := client.ObjectKeyFromObject(crp)
+	latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, key)
 	if err != nil {
 		return nil, err
 	}
-	latest, _ := latestObj.(*placementv1beta1.ClusterResourceSnapshot) // nil when there is none
 	index := 0
 	if latest != nil {
 		index = snapshot.Index(latest, placementv1beta1.ResourceIndexLabel)
-		if latest.Annotations[placementv1beta1.ResourceHashAnnotation] == hash {
+		if latest.GetAnnotations()[placementv1beta1.ResourceHashAnnotation] == hash {
 			// Same selection: make sure no sub-indexed snapshot went missing.
-			if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, client.ObjectKeyFromObject(crp), index); err != nil || complete {
+			if _, complete, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, key, index); err != nil || complete {
 				return latest, err
 			}
 			return latest, r.createResourceSnapshots(ctx, crp, index, hash, groups)
@@ -199,14 +205,13 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp *placementv
 	if err := r.createResourceSnapshots(ctx, crp, index, hash, groups); err != nil {
 		return nil, err
 	}
-	list := &placementv1beta1.ClusterResourceSnapshotList{}
-	if err := r.Client.List(ctx, list, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	list, err := scope.ListResourceSnapshots(ctx, r.Client, key, nil)
+	if err != nil {
 		return nil, err
 	}
 	var all []client.Object
-	var master *placementv1beta1.ClusterResourceSnapshot
-	for i := range list.Items {
-		s := &list.Items[i]
+	var master placementv1beta1.ResourceSnapshotObj
+	for _, s := range list {
 		all = append(all, s)
 		if snapshot.Index(s, placementv1beta1.ResourceIndexLabel) < index {
 			if err := r.markNotLatest(ctx, s); err != nil {
@@ -220,48 +225,57 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp *placementv
 		return nil, err
 	}
 	if master == nil {
-		master = &placementv1beta1.ClusterResourceSnapshot{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Name: placementv1beta1.ResourceSnapshotName(crp.Name, index)}, master); err != nil {
-			return nil, err
-		}
+		return scope.GetResourceSnapshot(ctx, r.Client, client.ObjectKey{Namespace: key.Namespace, Name: placementv1beta1.ResourceSnapshotName(crp.GetName(), index)})
 	}
 	return master, nil
 }
 
 // createResourceSnapshots creates the snapshots of one index: the sub-indexed ones first,
 // then the master, so that whoever finds the master finds the rest too.
-func (r *Reconciler) createResourceSnapshots(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement, index int, hash string, groups [][][]byte) error {
-	build := func(name string, group [][]byte) *placementv1beta1.ClusterResourceSnapshot {
-		s := &placementv1beta1.ClusterResourceSnapshot{ObjectMeta: metav1.ObjectMeta{
-			Name: name,
-			Labels: map[string]string{
-				placementv1beta1.CRPTrackingLabel:      crp.Name,
-				placementv1beta1.ResourceIndexLabel:    strconv.Itoa(index),
-				placementv1beta1.IsLatestSnapshotLabel: "true",
-			},
-			Annotations:     map[string]string{},
-			OwnerReferences: []metav1.OwnerReference{ownerRef(crp)},
-		}}
-		s.Spec.SelectedResources = make([]placementv1beta1.ResourceContent, 0, len(group))
-		for _, b := range group {
-			s.Spec.SelectedResources = append(s.Spec.SelectedResources, placementv1beta1.ResourceContent{RawExtension: runtime.RawExtension{Raw: b}})
+func (r *Reconciler) createResourceSnapshots(ctx context.Context, crp placementv1beta1.PlacementObj, index int, hash string, groups [][][]byte) error {
+	key := client.ObjectKeyFromObject(crp)
+	build := func(name string, group [][]byte, annotations map[string]string) (placementv1beta1.ResourceSnapshotObj, error) {
+		s, err := scope.NewResourceSnapshot(key)
+		if err != nil {
+			return nil, err
 		}
-		return s
+		s.SetNamespace(key.Namespace)
+		s.SetName(name)
+		s.SetLabels(map[string]string{
+			placementv1beta1.CRPTrackingLabel:      crp.GetName(),
+			placementv1beta1.ResourceIndexLabel:    strconv.Itoa(index),
+			placementv1beta1.IsLatestSnapshotLabel: "true",
+		})
+		s.SetAnnotations(annotations)
+		s.SetOwnerReferences([]metav1.OwnerReference{ownerRef(crp)})
+		spec := s.GetResourceSnapshotSpec()
+		spec.SelectedResources = make([]placementv1beta1.ResourceContent, 0, len(group))
+		for _, b := range group {
+			spec.SelectedResources = append(spec.SelectedResources, placementv1beta1.ResourceContent{RawExtension: runtime.RawExtension{Raw: b}})
+		}
+		return s, nil
 	}
-	var snaps []*placementv1beta1.ClusterResourceSnapshot
+	var snaps []placementv1beta1.ResourceSnapshotObj
 	for i := 1; i < len(groups); i++ {
-		s := build(placementv1beta1.SubResourceSnapshotName(crp.Name, index, i-1), groups[i])
-		s.Annotations[placementv1beta1.SubindexOfResourceSnapshotAnnotation] = strconv.Itoa(i - 1)
+		s, err := build(placementv1beta1.SubResourceSnapshotName(crp.GetName(), index, i-1), groups[i],
+			map[string]string{placementv1beta1.SubindexOfResourceSnapshotAnnotation: strconv.Itoa(i - 1)})
+		if err != nil {
+			return err
+		}
 		snaps = append(snaps, s)
 	}
-	master := build(placementv1beta1.ResourceSnapshotName(crp.Name, index), groups[0])
-	master.Annotations[placementv1beta1.ResourceHashAnnotation] = hash
-	master.Annotations[placementv1beta1.NumberOfResourceSnapshotsAnnotation] = strconv.Itoa(len(groups))
-	master.Annotations[placementv1beta1.NumberOfEnvelopedObjectsAnnotation] = "0"
+	master, err := build(placementv1beta1.ResourceSnapshotName(crp.GetName(), index), groups[0], map[string]string{
+		placementv1beta1.ResourceHashAnnotation:              hash,
+		placementv1beta1.NumberOfResourceSnapshotsAnnotation: strconv.Itoa(len(groups)),
+		placementv1beta1.NumberOfEnvelopedObjectsAnnotation:  "0",
+	})
+	if err != nil {
+		return err
+	}
 	snaps = append(snaps, master)
 	for _, s := range snaps {
 		if err := r.Client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating resource snapshot %s: %w", s.Name, err)
+			return fmt.Errorf("creating resource snapshot %s: %w", s.GetName(), err)
 		}
 	}
 	return nil

@@ -37,12 +37,12 @@ var (
 // stages lists the chain after Scheduled: ReportDiff reports diffs instead of applying.
 // Under the External strategy, a rollout not started yet waits for an external controller
 // (a staged update run), and says so with KubeFleet's reason.
-func stages(crp *placementv1beta1.ClusterResourcePlacement) []stage {
+func stages(crp placementv1beta1.PlacementObj) []stage {
 	started := rolloutStarted
-	if crp.Spec.Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
+	if crp.GetPlacementSpec().Strategy.Type == placementv1beta1.ExternalRolloutStrategyType {
 		started.pending = placementv1beta1.RolloutControlledByExternalControllerReason
 	}
-	if as := crp.Spec.Strategy.ApplyStrategy; as != nil && as.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
+	if as := crp.GetPlacementSpec().Strategy.ApplyStrategy; as != nil && as.Type == placementv1beta1.ApplyStrategyTypeReportDiff {
 		return []stage{started, overridden, workSynchronized, diffReported}
 	}
 	return []stage{started, overridden, workSynchronized, applied, available}
@@ -50,20 +50,20 @@ func stages(crp *placementv1beta1.ClusterResourcePlacement) []stage {
 
 // statusInput is what the status is computed from.
 type statusInput struct {
-	crp         *placementv1beta1.ClusterResourcePlacement
+	crp         placementv1beta1.PlacementObj
 	selection   *Selection
 	invalid     string // the invalid-selector message, if any
-	policySnap  *placementv1beta1.ClusterSchedulingPolicySnapshot
+	policySnap  placementv1beta1.PolicySnapshotObj
 	resourceIdx string
-	bindings    []placementv1beta1.ClusterResourceBinding
+	bindings    []placementv1beta1.BindingObj
 }
 
 // buildStatus computes the placement's status. It keeps the transition times of
 // conditions that did not change.
 func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 	crp := in.crp
-	gen := crp.Generation
-	old := crp.Status
+	gen := crp.GetGeneration()
+	old := *crp.GetPlacementStatus()
 	st := placementv1beta1.PlacementStatus{ObservedResourceIndex: in.resourceIdx}
 	if in.selection != nil {
 		st.SelectedResources = in.selection.Identifiers()
@@ -83,12 +83,12 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 	scheduled := metav1.Condition{Type: string(placementv1beta1.CRPScheduledConditionType)}
 	var snapCond *metav1.Condition
 	if in.policySnap != nil {
-		snapCond = meta.FindStatusCondition(in.policySnap.Status.Conditions, placementv1beta1.PolicySnapshotScheduledConditionType)
+		snapCond = meta.FindStatusCondition(in.policySnap.GetPolicySnapshotStatus().Conditions, placementv1beta1.PolicySnapshotScheduledConditionType)
 	}
 	switch {
 	case in.invalid != "":
 		scheduled.Status, scheduled.Reason, scheduled.Message = metav1.ConditionFalse, placementv1beta1.InvalidResourceSelectorsReason, in.invalid
-	case snapCond == nil || snapCond.ObservedGeneration != in.policySnap.Generation || in.policySnap.Status.ObservedCRPGeneration < gen:
+	case snapCond == nil || snapCond.ObservedGeneration != in.policySnap.GetGeneration() || in.policySnap.GetPolicySnapshotStatus().ObservedCRPGeneration < gen:
 		scheduled.Status, scheduled.Reason, scheduled.Message = metav1.ConditionUnknown, placementv1beta1.SchedulePendingReason, "the scheduler has not yet picked clusters for the current policy"
 	default:
 		scheduled.Status, scheduled.Reason, scheduled.Message = snapCond.Status, snapCond.Reason, snapCond.Message
@@ -101,14 +101,15 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 	}
 
 	// Per-member statuses, from the active bindings.
-	var active []*placementv1beta1.ClusterResourceBinding
-	for i := range in.bindings {
-		b := &in.bindings[i]
-		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+	var active []placementv1beta1.BindingObj
+	for _, b := range in.bindings {
+		if b.GetDeletionTimestamp() == nil && b.GetBindingSpec().State != placementv1beta1.BindingStateUnscheduled {
 			active = append(active, b)
 		}
 	}
-	sort.Slice(active, func(i, j int) bool { return active[i].Spec.TargetCluster < active[j].Spec.TargetCluster })
+	sort.Slice(active, func(i, j int) bool {
+		return active[i].GetBindingSpec().TargetCluster < active[j].GetBindingSpec().TargetCluster
+	})
 	chain := stages(crp)
 	oldPerCluster := map[string][]metav1.Condition{}
 	for _, ps := range old.PlacementStatuses {
@@ -117,13 +118,13 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 		}
 	}
 	for _, b := range active {
-		ps := placementv1beta1.ResourcePlacementStatus{ClusterName: b.Spec.TargetCluster}
-		if b.Spec.ResourceSnapshotName != "" {
-			ps.ObservedResourceIndex = indexOfSnapshotName(crp.Name, b.Spec.ResourceSnapshotName)
+		ps := placementv1beta1.ResourcePlacementStatus{ClusterName: b.GetBindingSpec().TargetCluster}
+		if b.GetBindingSpec().ResourceSnapshotName != "" {
+			ps.ObservedResourceIndex = indexOfSnapshotName(crp.GetName(), b.GetBindingSpec().ResourceSnapshotName)
 		}
-		ps.ApplicableClusterResourceOverrides = b.Spec.ClusterResourceOverrideSnapshots
-		ps.ApplicableResourceOverrides = b.Spec.ResourceOverrideSnapshots
-		prev := oldPerCluster[b.Spec.TargetCluster]
+		ps.ApplicableClusterResourceOverrides = b.GetBindingSpec().ClusterResourceOverrideSnapshots
+		ps.ApplicableResourceOverrides = b.GetBindingSpec().ResourceOverrideSnapshots
+		prev := oldPerCluster[b.GetBindingSpec().TargetCluster]
 		keep := func(c metav1.Condition) metav1.Condition {
 			c.ObservedGeneration = gen
 			if p := meta.FindStatusCondition(prev, c.Type); p != nil && p.Status == c.Status && p.Reason == c.Reason {
@@ -134,7 +135,7 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 			return c
 		}
 		ps.Conditions = append(ps.Conditions, keep(metav1.Condition{Type: string(placementv1beta1.ResourceScheduledConditionType),
-			Status: metav1.ConditionTrue, Reason: placementv1beta1.ResourceScheduleSucceededReason, Message: b.Spec.ClusterDecision.Reason}))
+			Status: metav1.ConditionTrue, Reason: placementv1beta1.ResourceScheduleSucceededReason, Message: b.GetBindingSpec().ClusterDecision.Reason}))
 		for _, s := range chain {
 			c := memberCondition(b, s)
 			ps.Conditions = append(ps.Conditions, keep(c))
@@ -143,7 +144,7 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 			}
 		}
 		// Copies: the bindings are the cache's own objects.
-		bs := b.Status.DeepCopy()
+		bs := b.GetBindingStatus().DeepCopy()
 		ps.FailedPlacements = capped(bs.FailedPlacements)
 		ps.DriftedPlacements = cappedDrift(bs.DriftedPlacements)
 		ps.DiffedPlacements = cappedDiff(bs.DiffedPlacements)
@@ -159,15 +160,15 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 		return metav1.Now()
 	}
 	if in.policySnap != nil && scheduled.Status == metav1.ConditionFalse {
-		policy := in.policySnap.Spec.Policy
+		policy := in.policySnap.GetPolicySnapshotSpec().Policy
 		if policy != nil && policy.PlacementType == placementv1beta1.PickFixedPlacementType {
-			for _, d := range in.policySnap.Status.ClusterDecisions {
+			for _, d := range in.policySnap.GetPolicySnapshotStatus().ClusterDecisions {
 				if !d.Selected {
 					st.PlacementStatuses = append(st.PlacementStatuses, unscheduledStatus(d.ClusterName, d.Reason, gen, unscheduledSince(d.ClusterName)))
 				}
 			}
-		} else if policy != nil && policy.PlacementType == placementv1beta1.PickNPlacementType && crp.Spec.Policy != nil && crp.Spec.Policy.NumberOfClusters != nil {
-			for i := len(active); i < int(*crp.Spec.Policy.NumberOfClusters); i++ {
+		} else if policy != nil && policy.PlacementType == placementv1beta1.PickNPlacementType && crp.GetPlacementSpec().Policy != nil && crp.GetPlacementSpec().Policy.NumberOfClusters != nil {
+			for i := len(active); i < int(*crp.GetPlacementSpec().Policy.NumberOfClusters); i++ {
 				st.PlacementStatuses = append(st.PlacementStatuses, unscheduledStatus("", scheduled.Message, gen, unscheduledSince("")))
 			}
 		}
@@ -195,9 +196,9 @@ func unscheduledStatus(cluster, why string, gen int64, since metav1.Time) placem
 
 // memberCondition is the binding's condition for a stage, if it reflects the binding's
 // current spec; otherwise Unknown with the stage's pending reason.
-func memberCondition(b *placementv1beta1.ClusterResourceBinding, s stage) metav1.Condition {
-	c := meta.FindStatusCondition(b.Status.Conditions, string(s.member))
-	if c == nil || c.ObservedGeneration != b.Generation {
+func memberCondition(b placementv1beta1.BindingObj, s stage) metav1.Condition {
+	c := meta.FindStatusCondition(b.GetBindingStatus().Conditions, string(s.member))
+	if c == nil || c.ObservedGeneration != b.GetGeneration() {
 		return metav1.Condition{Type: string(s.member), Status: metav1.ConditionUnknown, Reason: s.pending,
 			Message: fmt.Sprintf("waiting for %s to be reported for the binding's current generation", s.member)}
 	}

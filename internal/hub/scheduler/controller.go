@@ -27,6 +27,7 @@ import (
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
 	"github.com/flotilla-dev/flotilla/internal/eligibility"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 	"github.com/flotilla-dev/flotilla/internal/hub/snapshot"
 )
 
@@ -60,7 +61,7 @@ type Reconciler struct {
 }
 
 type createdBinding struct {
-	binding *placementv1beta1.ClusterResourceBinding
+	binding placementv1beta1.BindingObj
 	at      time.Time
 }
 
@@ -68,7 +69,7 @@ type createdBinding struct {
 // showing it.
 const expectationTTL = 30 * time.Second
 
-func (r *Reconciler) remember(crp string, b *placementv1beta1.ClusterResourceBinding) {
+func (r *Reconciler) remember(crp string, b placementv1beta1.BindingObj) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.created == nil {
@@ -77,12 +78,12 @@ func (r *Reconciler) remember(crp string, b *placementv1beta1.ClusterResourceBin
 	if r.created[crp] == nil {
 		r.created[crp] = map[string]createdBinding{}
 	}
-	r.created[crp][b.Spec.TargetCluster] = createdBinding{binding: b, at: time.Now()}
+	r.created[crp][b.GetBindingSpec().TargetCluster] = createdBinding{binding: b, at: time.Now()}
 }
 
 // addExpected adds to byCluster the bindings created recently that the cache does not show
 // yet, and forgets those it shows.
-func (r *Reconciler) addExpected(crp string, byCluster map[string]*placementv1beta1.ClusterResourceBinding) {
+func (r *Reconciler) addExpected(crp string, byCluster map[string]placementv1beta1.BindingObj) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for cluster, cb := range r.created[crp] {
@@ -156,15 +157,15 @@ func bindingSpecOrDeletion() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(event.CreateEvent) bool { return false },
 		UpdateFunc: func(e event.UpdateEvent) bool {
-			o, ok1 := e.ObjectOld.(*placementv1beta1.ClusterResourceBinding)
-			n, ok2 := e.ObjectNew.(*placementv1beta1.ClusterResourceBinding)
+			o, ok1 := e.ObjectOld.(placementv1beta1.BindingObj)
+			n, ok2 := e.ObjectNew.(placementv1beta1.BindingObj)
 			if !ok1 || !ok2 {
 				return true
 			}
-			return (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
-				(n.Spec.State == placementv1beta1.BindingStateUnscheduled) != (o.Spec.State == placementv1beta1.BindingStateUnscheduled) ||
-				!equality.Semantic.DeepEqual(o.Spec.ClusterDecision, n.Spec.ClusterDecision) ||
-				o.Spec.SchedulingPolicySnapshotName != n.Spec.SchedulingPolicySnapshotName
+			return (o.GetDeletionTimestamp() == nil) != (n.GetDeletionTimestamp() == nil) ||
+				(n.GetBindingSpec().State == placementv1beta1.BindingStateUnscheduled) != (o.GetBindingSpec().State == placementv1beta1.BindingStateUnscheduled) ||
+				!equality.Semantic.DeepEqual(o.GetBindingSpec().ClusterDecision, n.GetBindingSpec().ClusterDecision) ||
+				o.GetBindingSpec().SchedulingPolicySnapshotName != n.GetBindingSpec().SchedulingPolicySnapshotName
 		},
 	}
 }
@@ -181,7 +182,7 @@ func memberChangeThatMatters() predicate.Predicate {
 				return true
 			}
 			return !reflect.DeepEqual(o.Labels, n.Labels) || !equality.Semantic.DeepEqual(o.Spec, n.Spec) ||
-				(o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+				(o.GetDeletionTimestamp() == nil) != (n.GetDeletionTimestamp() == nil) ||
 				agentStatuses(o) != agentStatuses(n) || propertyValues(o) != propertyValues(n) || eligible(o) != eligible(n)
 		},
 	}
@@ -215,68 +216,67 @@ func propertyValues(mc *clusterv1beta1.MemberCluster) string {
 
 // Reconcile schedules one placement.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	crp := &placementv1beta1.ClusterResourcePlacement{}
-	if err := r.Client.Get(ctx, req.NamespacedName, crp); err != nil {
+	key := req.NamespacedName
+	crp, err := scope.GetPlacement(ctx, r.Client, key)
+	if err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if crp.DeletionTimestamp != nil {
+	if crp.GetDeletionTimestamp() != nil {
 		return r.cleanUp(ctx, crp)
 	}
 	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
-		patch := client.MergeFrom(crp.DeepCopy())
+		patch := client.MergeFrom(crp.DeepCopyObject().(client.Object))
 		controllerutil.AddFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
 		if err := r.Client.Patch(ctx, crp, patch); err != nil {
-			return reconcile.Result{}, fmt.Errorf("adding the scheduler's finalizer to %s: %w", crp.Name, err)
+			return reconcile.Result{}, fmt.Errorf("adding the scheduler's finalizer to %s: %w", crp.GetName(), err)
 		}
 	}
-	latestPolicy, err := snapshot.LatestPolicySnapshot(ctx, r.Client, client.ObjectKeyFromObject(crp))
-	if err != nil || latestPolicy == nil {
+	policySnap, err := snapshot.LatestPolicySnapshot(ctx, r.Client, key)
+	if err != nil || policySnap == nil {
 		return reconcile.Result{}, err // the placement controller makes the snapshot first
 	}
-	policySnap := latestPolicy.(*placementv1beta1.ClusterSchedulingPolicySnapshot) // the scheduler serves cluster scope
 	// The lists are read-only here (writes work on copies), so the cache's objects are not
 	// copied: with 1,000 members that is most of a reconcile's cost.
 	members := &clusterv1beta1.MemberClusterList{}
 	if err := r.Client.List(ctx, members, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
-	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	bindings, err := scope.ListBindings(ctx, r.Client, key, client.UnsafeDisableDeepCopy)
+	if err != nil {
 		return reconcile.Result{}, err
 	}
 
-	byCluster := map[string]*placementv1beta1.ClusterResourceBinding{}
+	byCluster := map[string]placementv1beta1.BindingObj{}
 	placed := map[string]bool{}
 	keepPlaced := true
-	for i := range bindings.Items {
-		b := &bindings.Items[i]
-		byCluster[b.Spec.TargetCluster] = b
-		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
-			placed[b.Spec.TargetCluster] = true
-			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
+	for _, b := range bindings {
+		byCluster[b.GetBindingSpec().TargetCluster] = b
+		if b.GetDeletionTimestamp() == nil && b.GetBindingSpec().State != placementv1beta1.BindingStateUnscheduled {
+			placed[b.GetBindingSpec().TargetCluster] = true
+			if b.GetBindingSpec().SchedulingPolicySnapshotName != policySnap.GetName() {
 				keepPlaced = false
 			}
 		}
 	}
 
-	r.addExpected(crp.Name, byCluster)
+	r.addExpected(key.String(), byCluster)
 	for cluster, b := range byCluster {
-		if b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled && !placed[cluster] {
+		if b.GetDeletionTimestamp() == nil && b.GetBindingSpec().State != placementv1beta1.BindingStateUnscheduled && !placed[cluster] {
 			placed[cluster] = true
-			if b.Spec.SchedulingPolicySnapshotName != policySnap.Name {
+			if b.GetBindingSpec().SchedulingPolicySnapshotName != policySnap.GetName() {
 				keepPlaced = false
 			}
 		}
 	}
 
-	policy := policySnap.Spec.Policy.DeepCopy()
+	policy := policySnap.GetPolicySnapshotSpec().Policy.DeepCopy()
 	if policy == nil {
 		policy = &placementv1beta1.PlacementPolicy{PlacementType: placementv1beta1.PickAllPlacementType}
 	}
 	if policy.PlacementType == placementv1beta1.PickNPlacementType {
 		// numberOfClusters is left out of the policy hash, so scaling keeps the snapshot;
 		// the current number is in the snapshot's annotation.
-		if n, err := strconv.Atoi(policySnap.Annotations[placementv1beta1.NumberOfClustersAnnotation]); err == nil {
+		if n, err := strconv.Atoi(policySnap.GetAnnotations()[placementv1beta1.NumberOfClustersAnnotation]); err == nil {
 			policy.NumberOfClusters = ptrInt32(int32(n))
 		}
 	}
@@ -305,23 +305,22 @@ func ptrInt32(i int32) *int32 { return &i }
 // placement disappears, the members have let go of what it placed. (The bindings are also
 // owned by the placement, but garbage collection can take long to notice a kind it learned
 // recently; this does not wait for it.)
-func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement) (reconcile.Result, error) {
+func (r *Reconciler) cleanUp(ctx context.Context, crp placementv1beta1.PlacementObj) (reconcile.Result, error) {
 	if !controllerutil.ContainsFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer) {
 		return reconcile.Result{}, nil
 	}
-	bindings := &placementv1beta1.ClusterResourceBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingLabels{placementv1beta1.CRPTrackingLabel: crp.Name}); err != nil {
+	bindings, err := scope.ListBindings(ctx, r.Client, client.ObjectKeyFromObject(crp))
+	if err != nil {
 		return reconcile.Result{}, err
 	}
 	var jobs []func(context.Context) error
-	for i := range bindings.Items {
-		b := &bindings.Items[i]
-		if b.DeletionTimestamp != nil {
+	for _, b := range bindings {
+		if b.GetDeletionTimestamp() != nil {
 			continue
 		}
 		jobs = append(jobs, func(ctx context.Context) error {
 			if err := r.Client.Delete(ctx, b); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting binding %s of deleted placement %s: %w", b.Name, crp.Name, err)
+				return fmt.Errorf("deleting binding %s of deleted placement %s: %w", b.GetName(), crp.GetName(), err)
 			}
 			return nil
 		})
@@ -329,11 +328,11 @@ func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterR
 	if err := controllerdefaults.WriteAll(ctx, jobs); err != nil {
 		return reconcile.Result{}, err
 	}
-	if len(bindings.Items) > 0 {
+	if len(bindings) > 0 {
 		// Binding deletions are watched; the recheck is a backstop.
 		return reconcile.Result{RequeueAfter: 5 * time.Second}, nil
 	}
-	patch := client.MergeFrom(crp.DeepCopy())
+	patch := client.MergeFrom(crp.DeepCopyObject().(client.Object))
 	controllerutil.RemoveFinalizer(crp, placementv1beta1.SchedulerCleanupFinalizer)
 	if err := r.Client.Patch(ctx, crp, patch); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
@@ -343,9 +342,9 @@ func (r *Reconciler) cleanUp(ctx context.Context, crp *placementv1beta1.ClusterR
 
 // writeBindings makes the bindings match the result. retry is true when a picked cluster's
 // old binding is still being deleted, so its new one must wait.
-func (r *Reconciler) writeBindings(ctx context.Context, crp *placementv1beta1.ClusterResourcePlacement,
-	policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot, res Result,
-	byCluster map[string]*placementv1beta1.ClusterResourceBinding) (retry bool, err error) {
+func (r *Reconciler) writeBindings(ctx context.Context, crp placementv1beta1.PlacementObj,
+	policySnap placementv1beta1.PolicySnapshotObj, res Result,
+	byCluster map[string]placementv1beta1.BindingObj) (retry bool, err error) {
 	var jobs []func(context.Context) error
 	picked := map[string]bool{}
 	for _, d := range res.Picked {
@@ -354,81 +353,83 @@ func (r *Reconciler) writeBindings(ctx context.Context, crp *placementv1beta1.Cl
 		switch {
 		case b == nil:
 			jobs = append(jobs, r.createBinding(crp, policySnap, d))
-		case b.DeletionTimestamp != nil:
+		case b.GetDeletionTimestamp() != nil:
 			retry = true
-		case b.Spec.State == placementv1beta1.BindingStateUnscheduled ||
-			b.Spec.SchedulingPolicySnapshotName != policySnap.Name || !equality.Semantic.DeepEqual(b.Spec.ClusterDecision, d):
+		case b.GetBindingSpec().State == placementv1beta1.BindingStateUnscheduled ||
+			b.GetBindingSpec().SchedulingPolicySnapshotName != policySnap.GetName() || !equality.Semantic.DeepEqual(b.GetBindingSpec().ClusterDecision, d):
 			jobs = append(jobs, r.rescheduleBinding(b, policySnap, d))
 		}
 	}
 	for cluster, b := range byCluster {
-		if !picked[cluster] && b.DeletionTimestamp == nil && b.Spec.State != placementv1beta1.BindingStateUnscheduled {
+		if !picked[cluster] && b.GetDeletionTimestamp() == nil && b.GetBindingSpec().State != placementv1beta1.BindingStateUnscheduled {
 			jobs = append(jobs, r.unscheduleBinding(b))
 		}
 	}
 	return retry, controllerdefaults.WriteAll(ctx, jobs)
 }
 
-func (r *Reconciler) createBinding(crp *placementv1beta1.ClusterResourcePlacement, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+func (r *Reconciler) createBinding(crp placementv1beta1.PlacementObj, policySnap placementv1beta1.PolicySnapshotObj,
 	d placementv1beta1.ClusterDecision) func(context.Context) error {
 	return func(ctx context.Context) error {
-		b := &placementv1beta1.ClusterResourceBinding{
-			ObjectMeta: metav1.ObjectMeta{
-				Name:   placementv1beta1.BindingName(crp.Name, d.ClusterName),
-				Labels: map[string]string{placementv1beta1.CRPTrackingLabel: crp.Name},
-				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(crp,
-					placementv1beta1.GroupVersion.WithKind("ClusterResourcePlacement"))},
-			},
-			Spec: placementv1beta1.ResourceBindingSpec{
-				State:                        placementv1beta1.BindingStateScheduled,
-				SchedulingPolicySnapshotName: policySnap.Name,
-				TargetCluster:                d.ClusterName,
-				ClusterDecision:              d,
-			},
+		key := client.ObjectKeyFromObject(crp)
+		b, err := scope.NewBinding(key)
+		if err != nil {
+			return err
 		}
+		b.SetNamespace(key.Namespace)
+		b.SetName(placementv1beta1.BindingName(crp.GetName(), d.ClusterName))
+		b.SetLabels(map[string]string{placementv1beta1.CRPTrackingLabel: crp.GetName()})
+		owner := metav1.NewControllerRef(crp, placementv1beta1.GroupVersion.WithKind(scope.PlacementKind(key)))
 		// Garbage collection must not wait on a binding: its own finalizer already holds it.
-		b.OwnerReferences[0].BlockOwnerDeletion = nil
-		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating binding %s for cluster %s: %w", b.Name, d.ClusterName, err)
+		owner.BlockOwnerDeletion = nil
+		b.SetOwnerReferences([]metav1.OwnerReference{*owner})
+		*b.GetBindingSpec() = placementv1beta1.ResourceBindingSpec{
+			State:                        placementv1beta1.BindingStateScheduled,
+			SchedulingPolicySnapshotName: policySnap.GetName(),
+			TargetCluster:                d.ClusterName,
+			ClusterDecision:              d,
 		}
-		r.remember(crp.Name, b)
+		if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating binding %s for cluster %s: %w", b.GetName(), d.ClusterName, err)
+		}
+		r.remember(key.String(), b)
 		return nil
 	}
 }
 
-func (r *Reconciler) rescheduleBinding(b *placementv1beta1.ClusterResourceBinding, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+func (r *Reconciler) rescheduleBinding(b placementv1beta1.BindingObj, policySnap placementv1beta1.PolicySnapshotObj,
 	d placementv1beta1.ClusterDecision) func(context.Context) error {
 	return func(ctx context.Context) error {
-		patch := client.MergeFrom(b.DeepCopy())
-		nb := b.DeepCopy()
-		if nb.Spec.State == placementv1beta1.BindingStateUnscheduled {
-			nb.Spec.State = placementv1beta1.BindingStateScheduled
+		patch := client.MergeFrom(b.DeepCopyObject().(client.Object))
+		nb := b.DeepCopyObject().(placementv1beta1.BindingObj)
+		if nb.GetBindingSpec().State == placementv1beta1.BindingStateUnscheduled {
+			nb.GetBindingSpec().State = placementv1beta1.BindingStateScheduled
 		}
-		nb.Spec.SchedulingPolicySnapshotName = policySnap.Name
-		nb.Spec.ClusterDecision = d
+		nb.GetBindingSpec().SchedulingPolicySnapshotName = policySnap.GetName()
+		nb.GetBindingSpec().ClusterDecision = d
 		if err := r.Client.Patch(ctx, nb, patch); err != nil {
-			return fmt.Errorf("updating binding %s: %w", b.Name, err)
+			return fmt.Errorf("updating binding %s: %w", b.GetName(), err)
 		}
 		return nil
 	}
 }
 
-func (r *Reconciler) unscheduleBinding(b *placementv1beta1.ClusterResourceBinding) func(context.Context) error {
+func (r *Reconciler) unscheduleBinding(b placementv1beta1.BindingObj) func(context.Context) error {
 	return func(ctx context.Context) error {
-		patch := client.MergeFrom(b.DeepCopy())
-		nb := b.DeepCopy()
-		nb.Spec.State = placementv1beta1.BindingStateUnscheduled
+		patch := client.MergeFrom(b.DeepCopyObject().(client.Object))
+		nb := b.DeepCopyObject().(placementv1beta1.BindingObj)
+		nb.GetBindingSpec().State = placementv1beta1.BindingStateUnscheduled
 		if err := r.Client.Patch(ctx, nb, patch); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("unscheduling binding %s: %w", b.Name, err)
+			return fmt.Errorf("unscheduling binding %s: %w", b.GetName(), err)
 		}
 		return nil
 	}
 }
 
 // writeDecisions records the decisions and the Scheduled condition on the policy snapshot.
-func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1beta1.ClusterSchedulingPolicySnapshot,
+func (r *Reconciler) writeDecisions(ctx context.Context, policySnap placementv1beta1.PolicySnapshotObj,
 	policy *placementv1beta1.PlacementPolicy, res Result, judgement eligibility.Judgement, held []string) error {
-	updated := policySnap.DeepCopy()
+	updated := policySnap.DeepCopyObject().(placementv1beta1.PolicySnapshotObj)
 	decisions := append([]placementv1beta1.ClusterDecision{}, res.Picked...)
 	notPicked := res.NotPicked
 	if policy.PlacementType != placementv1beta1.PickFixedPlacementType && len(notPicked) > maxNotPickedReported {
@@ -438,11 +439,11 @@ func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1
 	if len(decisions) > 1000 {
 		decisions = decisions[:1000]
 	}
-	updated.Status.ClusterDecisions = decisions
-	if g, err := strconv.ParseInt(policySnap.Annotations[placementv1beta1.CRPGenerationAnnotation], 10, 64); err == nil {
-		updated.Status.ObservedCRPGeneration = g
+	updated.GetPolicySnapshotStatus().ClusterDecisions = decisions
+	if g, err := strconv.ParseInt(policySnap.GetAnnotations()[placementv1beta1.CRPGenerationAnnotation], 10, 64); err == nil {
+		updated.GetPolicySnapshotStatus().ObservedCRPGeneration = g
 	}
-	cond := metav1.Condition{Type: placementv1beta1.PolicySnapshotScheduledConditionType, ObservedGeneration: policySnap.Generation}
+	cond := metav1.Condition{Type: placementv1beta1.PolicySnapshotScheduledConditionType, ObservedGeneration: policySnap.GetGeneration()}
 	switch {
 	case res.Fulfilled():
 		cond.Status, cond.Reason = metav1.ConditionTrue, placementv1beta1.SchedulingPolicyFulfilledReason
@@ -456,12 +457,12 @@ func (r *Reconciler) writeDecisions(ctx context.Context, policySnap *placementv1
 		cond.Reason = StaleClustersKeptReason
 		cond.Message = heldMessage(judgement, held) + "; " + cond.Message
 	}
-	meta.SetStatusCondition(&updated.Status.Conditions, cond)
-	if equality.Semantic.DeepEqual(updated.Status, policySnap.Status) {
+	meta.SetStatusCondition(&updated.GetPolicySnapshotStatus().Conditions, cond)
+	if equality.Semantic.DeepEqual(updated.GetPolicySnapshotStatus(), policySnap.GetPolicySnapshotStatus()) {
 		return nil
 	}
 	if err := r.Client.Status().Update(ctx, updated); err != nil {
-		return fmt.Errorf("recording decisions on %s: %w", policySnap.Name, err)
+		return fmt.Errorf("recording decisions on %s: %w", policySnap.GetName(), err)
 	}
 	return nil
 }

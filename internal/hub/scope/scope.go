@@ -134,3 +134,35 @@ func GetResourceSnapshot(ctx context.Context, c client.Reader, key types.Namespa
 	}
 	return s, nil
 }
+
+// NewBinding returns an empty binding of the key's scope, in the placement's namespace.
+func NewBinding(key Key) (placementv1beta1.BindingObj, error) {
+	if key.Namespace != "" {
+		return nil, errScope(key)
+	}
+	return &placementv1beta1.ClusterResourceBinding{}, nil
+}
+
+// PlacementKind is the kind of the key's placement, for owner references.
+func PlacementKind(key Key) string {
+	if key.Namespace != "" {
+		return "ResourcePlacement"
+	}
+	return "ClusterResourcePlacement"
+}
+
+// NewPolicySnapshot returns an empty policy snapshot of the key's scope.
+func NewPolicySnapshot(key Key) (placementv1beta1.PolicySnapshotObj, error) {
+	if key.Namespace != "" {
+		return nil, errScope(key)
+	}
+	return &placementv1beta1.ClusterSchedulingPolicySnapshot{}, nil
+}
+
+// NewResourceSnapshot returns an empty resource snapshot of the key's scope.
+func NewResourceSnapshot(key Key) (placementv1beta1.ResourceSnapshotObj, error) {
+	if key.Namespace != "" {
+		return nil, errScope(key)
+	}
+	return &placementv1beta1.ClusterResourceSnapshot{}, nil
+}
