@@ -10,6 +10,7 @@ import (
 // (ResourcePlacement and its bindings and snapshots) share the same spec and status types.
 
 // PlacementObj is a placement of any scope.
+// +kubebuilder:object:generate=false
 type PlacementObj interface {
 	client.Object
 	GetPlacementSpec() *ClusterResourcePlacementSpec
@@ -17,6 +18,7 @@ type PlacementObj interface {
 }
 
 // BindingObj is a binding of any scope.
+// +kubebuilder:object:generate=false
 type BindingObj interface {
 	client.Object
 	GetBindingSpec() *ResourceBindingSpec
@@ -24,6 +26,7 @@ type BindingObj interface {
 }
 
 // ResourceSnapshotObj is a resource snapshot of any scope.
+// +kubebuilder:object:generate=false
 type ResourceSnapshotObj interface {
 	client.Object
 	GetResourceSnapshotSpec() *ResourceSnapshotSpec
@@ -31,6 +34,7 @@ type ResourceSnapshotObj interface {
 }
 
 // PolicySnapshotObj is a scheduling policy snapshot of any scope.
+// +kubebuilder:object:generate=false
 type PolicySnapshotObj interface {
 	client.Object
 	GetPolicySnapshotSpec() *SchedulingPolicySnapshotSpec
