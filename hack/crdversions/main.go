@@ -35,6 +35,7 @@ var servedAlso = map[string][]string{
 	"placement.kubernetes-fleet.io/ResourceOverrideSnapshot":                 {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterResourcePlacementEviction":         {"v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterResourcePlacementDisruptionBudget": {"v1alpha1"},
+	"placement.kubernetes-fleet.io/ResourcePlacement":                        {"v1"},
 	"placement.kubernetes-fleet.io/ClusterStagedUpdateStrategy":              {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterStagedUpdateRun":                   {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterApprovalRequest":                   {"v1", "v1alpha1"},

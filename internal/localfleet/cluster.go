@@ -103,9 +103,11 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 }
 
 // controllerManagerArgs run the controllers that make namespace deletion, garbage
-// collection and service-account tokens work as on a real cluster.
+// collection, service-account tokens and aggregated ClusterRoles (the built-in admin and edit
+// roles take in Flotilla's namespaced kinds) work as on a real cluster.
 func (c *Cluster) controllerManagerArgs() []string {
-	controllers := "namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller"
+	controllers := "namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller," +
+		"clusterrole-aggregation-controller"
 	if c.workloads != nil {
 		controllers += "," + strings.Join(workloadControllers, ",")
 	}

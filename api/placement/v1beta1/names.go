@@ -46,6 +46,10 @@ const (
 	// CRPGenerationAnnotation is the placement generation a policy snapshot was made for.
 	CRPGenerationAnnotation = fleetPrefix + "CRP-generation"
 
+	// ParentNamespaceLabel on a Work is the namespace of its ResourcePlacement's binding; a
+	// Work of a ClusterResourcePlacement has none.
+	ParentNamespaceLabel = fleetPrefix + "parent-namespace"
+
 	// ParentBindingLabel names the binding a Work was generated from.
 	ParentBindingLabel = fleetPrefix + "parent-resource-binding"
 

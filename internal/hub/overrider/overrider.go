@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"k8s.io/apimachinery/pkg/types"
 	"sort"
 	"strings"
 
@@ -43,12 +44,12 @@ func Hash(spec any) ([]byte, error) {
 
 // Applicable returns the names of the snapshots that apply to placement crp on member mc,
 // given the identifiers of the placement's resources; both lists are sorted.
-func Applicable(s Snapshots, crp string, resources []placementv1beta1.ResourceIdentifier, mc *clusterv1beta1.MemberCluster) ([]string, []placementv1beta1.NamespacedName) {
+func Applicable(s Snapshots, placement types.NamespacedName, resources []placementv1beta1.ResourceIdentifier, mc *clusterv1beta1.MemberCluster) ([]string, []placementv1beta1.NamespacedName) {
 	var cluster []string
 	for i := range s.Cluster {
 		o := &s.Cluster[i]
 		spec := &o.Spec.OverrideSpec
-		if forPlacement(spec.Placement, crp) && selectsAny(clusterSelectorsMatch(spec.ClusterResourceSelectors), resources) && anyRuleMatches(spec.Policy, mc) {
+		if forPlacement(spec.Placement, "", placement) && selectsAny(clusterSelectorsMatch(spec.ClusterResourceSelectors), resources) && anyRuleMatches(spec.Policy, mc) {
 			cluster = append(cluster, o.Name)
 		}
 	}
@@ -56,7 +57,7 @@ func Applicable(s Snapshots, crp string, resources []placementv1beta1.ResourceId
 	for i := range s.Namespaced {
 		o := &s.Namespaced[i]
 		spec := &o.Spec.OverrideSpec
-		if forPlacement(spec.Placement, crp) && selectsAny(resourceSelectorsMatch(o.Namespace, spec.ResourceSelectors), resources) && anyRuleMatches(spec.Policy, mc) {
+		if forPlacement(spec.Placement, o.Namespace, placement) && selectsAny(resourceSelectorsMatch(o.Namespace, spec.ResourceSelectors), resources) && anyRuleMatches(spec.Policy, mc) {
 			namespaced = append(namespaced, placementv1beta1.NamespacedName{Namespace: o.Namespace, Name: o.Name})
 		}
 	}
@@ -70,9 +71,18 @@ func Applicable(s Snapshots, crp string, resources []placementv1beta1.ResourceId
 	return cluster, namespaced
 }
 
-// forPlacement says whether an override's placement reference covers the ClusterResourcePlacement crp.
-func forPlacement(ref *placementv1beta1.PlacementRef, crp string) bool {
-	return ref == nil || ((ref.Scope == "" || ref.Scope == placementv1beta1.ClusterScoped) && ref.Name == crp)
+// forPlacement says whether an override (in namespace overrideNS, "" for a
+// ClusterResourceOverride) covers the placement: one without a reference covers every
+// placement that selects its resources; a Cluster reference names a ClusterResourcePlacement,
+// a Namespaced one a ResourcePlacement in the override's own namespace.
+func forPlacement(ref *placementv1beta1.PlacementRef, overrideNS string, placement types.NamespacedName) bool {
+	if ref == nil {
+		return true
+	}
+	if ref.Scope == placementv1beta1.NamespaceScoped {
+		return placement.Namespace != "" && placement.Namespace == overrideNS && ref.Name == placement.Name
+	}
+	return placement.Namespace == "" && ref.Name == placement.Name
 }
 
 type matcher func(placementv1beta1.ResourceIdentifier) bool

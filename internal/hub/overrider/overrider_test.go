@@ -7,6 +7,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	p "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
@@ -76,13 +77,35 @@ func TestApplicable(t *testing.T) {
 		{member: dev, cluster: []string{"a-this-placement-1", "b-any-placement-0"}, ns: []p.NamespacedName{{Namespace: "shop", Name: "image-0"}}},
 	}
 	for _, tc := range cases {
-		cluster, ns := Applicable(s, "shop", resources, tc.member)
+		cluster, ns := Applicable(s, types.NamespacedName{Name: "shop"}, resources, tc.member)
 		if strings.Join(cluster, ",") != strings.Join(tc.cluster, ",") {
 			t.Errorf("%s: cluster overrides %v, want %v", tc.member.Name, cluster, tc.cluster)
 		}
 		if len(ns) != len(tc.ns) || (len(ns) > 0 && ns[0] != tc.ns[0]) {
 			t.Errorf("%s: resource overrides %v, want %v", tc.member.Name, ns, tc.ns)
 		}
+	}
+}
+
+// For the ResourcePlacement shop/shop, a ResourceOverride that names it (Namespaced) or
+// names none applies; ClusterResourceOverrides that name a ClusterResourcePlacement do not.
+func TestApplicableToAResourcePlacement(t *testing.T) {
+	s := Snapshots{
+		Cluster: []p.ClusterResourceOverrideSnapshot{cro("crp-shop-0", &p.PlacementRef{Name: "shop"}, nsSel, labelRule)},
+		Namespaced: []p.ResourceOverrideSnapshot{
+			ro("shop", "any-0", nil, deploySel, labelRule),
+			ro("shop", "rp-shop-0", &p.PlacementRef{Name: "shop", Scope: p.NamespaceScoped}, deploySel, labelRule),
+			ro("shop", "crp-shop-0", &p.PlacementRef{Name: "shop"}, deploySel, labelRule),
+			ro("bank", "rp-shop-0", &p.PlacementRef{Name: "shop", Scope: p.NamespaceScoped}, deploySel, labelRule),
+		},
+	}
+	cluster, ns := Applicable(s, types.NamespacedName{Namespace: "shop", Name: "shop"}, []p.ResourceIdentifier{deployID}, member("m1", nil))
+	if len(cluster) != 0 {
+		t.Errorf("cluster overrides %v, want none", cluster)
+	}
+	want := []p.NamespacedName{{Namespace: "shop", Name: "any-0"}, {Namespace: "shop", Name: "rp-shop-0"}}
+	if len(ns) != 2 || ns[0] != want[0] || ns[1] != want[1] {
+		t.Errorf("resource overrides %v, want %v", ns, want)
 	}
 }
 

@@ -111,6 +111,11 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, coalescedParent{}).
+		Watches(&placementv1beta1.ResourcePlacement{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.SchedulingPolicySnapshot{}, scope.EnqueueParent()).
+		Watches(&placementv1beta1.ResourceSnapshot{}, scope.EnqueueParent(),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&placementv1beta1.ResourceBinding{}, coalescedParent{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.crdChanged)).
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.mu.Lock()
@@ -132,8 +137,8 @@ const statusCoalescing = 200 * time.Millisecond
 type coalescedParent struct{}
 
 func (coalescedParent) add(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	for _, req := range controllerdefaults.ByLabel(placementv1beta1.CRPTrackingLabel)(context.Background(), o) {
-		q.AddAfter(req, statusCoalescing)
+	if key := scope.KeyOf(o); key.Name != "" {
+		q.AddAfter(reconcile.Request{NamespacedName: key}, statusCoalescing)
 	}
 }
 
@@ -157,13 +162,9 @@ func (h coalescedParent) Generic(_ context.Context, e event.GenericEvent, q work
 // an invalid selector valid, or add a kind inside a selected namespace.
 func (r *Reconciler) crdChanged(ctx context.Context, _ client.Object) []reconcile.Request {
 	r.Watcher.ForgetDiscovery()
-	list := &placementv1beta1.ClusterResourcePlacementList{}
-	if err := r.Client.List(ctx, list); err != nil {
+	out, err := scope.AllPlacements(ctx, r.Client)
+	if err != nil {
 		return nil
-	}
-	var out []reconcile.Request
-	for _, p := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: p.Name}})
 	}
 	return out
 }
@@ -220,7 +221,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 
 	in := statusInput{crp: crp, policySnap: policySnap, resourceIdx: crp.GetPlacementStatus().ObservedResourceIndex}
-	sel, err := (&selector{mapper: r.Mapper, watcher: r.Watcher}).Select(crp.GetPlacementSpec().ResourceSelectors)
+	sel, err := (&selector{mapper: r.Mapper, watcher: r.Watcher, namespace: key.Namespace}).Select(crp.GetPlacementSpec().ResourceSelectors)
 	var invalid *InvalidSelectorError
 	var notSynced *notSyncedError
 	switch {

@@ -42,6 +42,9 @@ type Selection struct {
 type selector struct {
 	mapper  meta.RESTMapper
 	watcher *Watcher
+	// namespace is a ResourcePlacement's namespace, whose objects alone it selects; empty
+	// for a ClusterResourcePlacement.
+	namespace string
 }
 
 // Select resolves all selectors of a placement.
@@ -57,10 +60,17 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 	}
 	// scoped is the namespace selected as NamespaceWithResourceSelectors: the other
 	// selectors may pick namespaced objects there.
-	scoped := ""
-	for _, sel := range sels {
-		if sel.Group == "" && sel.Kind == "Namespace" && sel.SelectionScope == placementv1beta1.NamespaceWithResourceSelectors {
-			scoped = sel.Name
+	scoped := s.namespace
+	if s.namespace != "" {
+		if reserved, why := ReservedNamespace(s.namespace); reserved {
+			return nil, &InvalidSelectorError{fmt.Sprintf("namespace %s is reserved and never placed (%s); create the ResourcePlacement in another namespace", s.namespace, why)}
+		}
+	}
+	if s.namespace == "" {
+		for _, sel := range sels {
+			if sel.Group == "" && sel.Kind == "Namespace" && sel.SelectionScope == placementv1beta1.NamespaceWithResourceSelectors {
+				scoped = sel.Name
+			}
 		}
 	}
 	for i, sel := range sels {
@@ -75,6 +85,9 @@ func (s *selector) Select(sels []placementv1beta1.ClusterResourceSelector) (*Sel
 				return nil, &InvalidSelectorError{fmt.Sprintf("%s selects %s, which the hub does not serve; check group, version and kind (for a custom resource, install its CRD on the hub first)", field, kindString(gvk))}
 			}
 			return nil, err
+		}
+		if s.namespace != "" && mapping.Scope.Name() == meta.RESTScopeNameRoot {
+			return nil, &InvalidSelectorError{fmt.Sprintf("%s selects %s, which is cluster-scoped; a ResourcePlacement selects resources of its own namespace (%s): place cluster-scoped resources with a ClusterResourcePlacement", field, kindString(gvk), s.namespace)}
 		}
 		if mapping.Scope.Name() != meta.RESTScopeNameRoot {
 			if scoped == "" {

@@ -90,10 +90,7 @@ func (r *Reconciler) ensurePolicySnapshot(ctx context.Context, crp placementv1be
 	if latest != nil {
 		index = snapshot.Index(latest, placementv1beta1.PolicyIndexLabel) + 1
 	}
-	snap, err := scope.NewPolicySnapshot(key)
-	if err != nil {
-		return nil, err
-	}
+	snap := scope.NewPolicySnapshot(key)
 	snap.SetNamespace(key.Namespace)
 	snap.SetName(placementv1beta1.PolicySnapshotName(crp.GetName(), index))
 	snap.SetLabels(map[string]string{
@@ -235,10 +232,7 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp placementv1
 func (r *Reconciler) createResourceSnapshots(ctx context.Context, crp placementv1beta1.PlacementObj, index int, hash string, groups [][][]byte) error {
 	key := client.ObjectKeyFromObject(crp)
 	build := func(name string, group [][]byte, annotations map[string]string) (placementv1beta1.ResourceSnapshotObj, error) {
-		s, err := scope.NewResourceSnapshot(key)
-		if err != nil {
-			return nil, err
-		}
+		s := scope.NewResourceSnapshot(key)
 		s.SetNamespace(key.Namespace)
 		s.SetName(name)
 		s.SetLabels(map[string]string{

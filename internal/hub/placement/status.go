@@ -3,6 +3,7 @@ package placement
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +49,16 @@ func stages(crp placementv1beta1.PlacementObj) []stage {
 	return []stage{started, overridden, workSynchronized, applied, available}
 }
 
+// PlacementConditionType is the name of a placement-level condition in the placement's
+// scope: a ResourcePlacement's conditions are named ResourcePlacement... where a
+// ClusterResourcePlacement's are ClusterResourcePlacement..., as in KubeFleet.
+func PlacementConditionType(p placementv1beta1.PlacementObj, clusterType string) string {
+	if p.GetNamespace() != "" {
+		return strings.Replace(clusterType, "ClusterResourcePlacement", "ResourcePlacement", 1)
+	}
+	return clusterType
+}
+
 // statusInput is what the status is computed from.
 type statusInput struct {
 	crp         placementv1beta1.PlacementObj
@@ -72,6 +83,7 @@ func buildStatus(in statusInput) placementv1beta1.PlacementStatus {
 	}
 	var conds []metav1.Condition
 	set := func(c metav1.Condition) {
+		c.Type = PlacementConditionType(crp, c.Type)
 		c.ObservedGeneration = gen
 		if prev := meta.FindStatusCondition(old.Conditions, c.Type); prev != nil && prev.Status == c.Status {
 			c.LastTransitionTime = prev.LastTransitionTime

@@ -18,6 +18,7 @@ import (
 
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/controllerdefaults"
+	"github.com/flotilla-dev/flotilla/internal/hub/scope"
 )
 
 // FieldOwner is the field manager of the status fields written onto the hub's objects.
@@ -54,11 +55,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if work.DeletionTimestamp != nil || !wantsOriginal(work) {
 		return reconcile.Result{}, nil
 	}
-	crp := &placementv1beta1.ClusterResourcePlacement{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: work.Labels[placementv1beta1.CRPTrackingLabel]}, crp); err != nil {
+	// The Work's placement: a ResourcePlacement when it names its binding's namespace.
+	key := types.NamespacedName{Namespace: work.Labels[placementv1beta1.ParentNamespaceLabel], Name: work.Labels[placementv1beta1.CRPTrackingLabel]}
+	p, err := scope.GetPlacement(ctx, r.Client, key)
+	if err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if !picksOne(crp.Spec.Policy) {
+	if !picksOne(p.GetPlacementSpec().Policy) {
 		return reconcile.Result{}, nil
 	}
 	patches, err := statusPatches(work)

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -135,6 +136,10 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel)).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&placementv1beta1.ResourcePlacement{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.ResourceBinding{}, scope.EnqueueParent()).
+		Watches(&placementv1beta1.ResourceSnapshot{}, scope.EnqueueParent(),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})), r.Client).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)

@@ -53,7 +53,7 @@ func OverridesFor(ctx context.Context, c client.Reader, key scope.Key, master pl
 			}
 			continue
 		}
-		cro, ro := overrider.Applicable(set, key.Name, resources, mc)
+		cro, ro := overrider.Applicable(set, key, resources, mc)
 		out[cluster] = Overrides{Cluster: cro, Namespaced: ro}
 	}
 	return out, nil
@@ -102,31 +102,31 @@ func newestPerOverride[T any, P interface {
 // select members by label.
 func watchOverrides(b *builder.Builder, c client.Reader) *builder.Builder {
 	all := func(ctx context.Context) []reconcile.Request {
-		var list placementv1beta1.ClusterResourcePlacementList
-		if err := c.List(ctx, &list); err != nil {
+		out, err := scope.AllPlacements(ctx, c)
+		if err != nil {
 			return nil
-		}
-		out := make([]reconcile.Request, len(list.Items))
-		for i := range list.Items {
-			out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}}
 		}
 		return out
 	}
-	named := func(ref *placementv1beta1.PlacementRef) (reconcile.Request, bool) {
-		if ref == nil || (ref.Scope != "" && ref.Scope != placementv1beta1.ClusterScoped) {
+	named := func(ref *placementv1beta1.PlacementRef, namespace string) (reconcile.Request, bool) {
+		switch {
+		case ref == nil:
 			return reconcile.Request{}, false
+		case ref.Scope == placementv1beta1.NamespaceScoped:
+			return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: ref.Name}}, namespace != ""
+		default:
+			return reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, true
 		}
-		return reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, true
 	}
 	return b.
 		Watches(&placementv1beta1.ClusterResourceOverrideSnapshot{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			if req, ok := named(o.(*placementv1beta1.ClusterResourceOverrideSnapshot).Spec.OverrideSpec.Placement); ok {
+			if req, ok := named(o.(*placementv1beta1.ClusterResourceOverrideSnapshot).Spec.OverrideSpec.Placement, ""); ok {
 				return []reconcile.Request{req}
 			}
 			return all(ctx)
 		})).
 		Watches(&placementv1beta1.ResourceOverrideSnapshot{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			if req, ok := named(o.(*placementv1beta1.ResourceOverrideSnapshot).Spec.OverrideSpec.Placement); ok {
+			if req, ok := named(o.(*placementv1beta1.ResourceOverrideSnapshot).Spec.OverrideSpec.Placement, o.GetNamespace()); ok {
 				return []reconcile.Request{req}
 			}
 			return all(ctx)

@@ -122,29 +122,35 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scheduler").
-		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-				return (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
-			}}))).
+		For(&placementv1beta1.ClusterResourcePlacement{}, builder.WithPredicates(placementChanged)).
 		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+			builder.WithPredicates(policySnapshotChanged)).
 		Watches(&placementv1beta1.ClusterResourceBinding{}, controllerdefaults.EnqueueByLabel(placementv1beta1.CRPTrackingLabel),
 			builder.WithPredicates(bindingSpecOrDeletion())).
+		Watches(&placementv1beta1.ResourcePlacement{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(placementChanged)).
+		Watches(&placementv1beta1.SchedulingPolicySnapshot{}, scope.EnqueueParent(), builder.WithPredicates(policySnapshotChanged)).
+		Watches(&placementv1beta1.ResourceBinding{}, scope.EnqueueParent(), builder.WithPredicates(bindingSpecOrDeletion())).
 		Watches(&clusterv1beta1.MemberCluster{}, handler.EnqueueRequestsFromMapFunc(r.allPlacements),
 			builder.WithPredicates(memberChangeThatMatters())).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
 }
 
+var (
+	// placementChanged passes a placement's spec changes and the start of its deletion.
+	placementChanged = predicate.Or(predicate.GenerationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+		}})
+	// policySnapshotChanged passes a new policy, a new numberOfClusters and a new latest.
+	policySnapshotChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{})
+)
+
 func (r *Reconciler) allPlacements(ctx context.Context, _ client.Object) []reconcile.Request {
-	list := &placementv1beta1.ClusterResourcePlacementList{}
-	if err := r.Client.List(ctx, list); err != nil {
+	out, err := scope.AllPlacements(ctx, r.Client)
+	if err != nil {
 		log.FromContext(ctx).Error(err, "listing placements to reschedule")
 		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, p := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: p.Name}})
 	}
 	return out
 }
@@ -372,10 +378,7 @@ func (r *Reconciler) createBinding(crp placementv1beta1.PlacementObj, policySnap
 	d placementv1beta1.ClusterDecision) func(context.Context) error {
 	return func(ctx context.Context) error {
 		key := client.ObjectKeyFromObject(crp)
-		b, err := scope.NewBinding(key)
-		if err != nil {
-			return err
-		}
+		b := scope.NewBinding(key)
 		b.SetNamespace(key.Namespace)
 		b.SetName(placementv1beta1.BindingName(crp.GetName(), d.ClusterName))
 		b.SetLabels(map[string]string{placementv1beta1.CRPTrackingLabel: crp.GetName()})

@@ -2,7 +2,6 @@ package scope
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,8 +24,17 @@ func TestKeyOfAndKinds(t *testing.T) {
 	if k := PlacementKind(Key{Name: "web"}); k != "ClusterResourcePlacement" {
 		t.Fatalf("PlacementKind = %s", k)
 	}
-	if _, err := NewPlacement(Key{Namespace: "team", Name: "web"}); err == nil || !strings.Contains(err.Error(), "team/web") {
-		t.Fatalf("a namespaced key gave %v, want an error naming it", err)
+	if _, ok := NewPlacement(Key{Namespace: "team", Name: "web"}).(*placementv1beta1.ResourcePlacement); !ok {
+		t.Fatalf("a namespaced key is not a ResourcePlacement")
+	}
+	if _, ok := NewBinding(Key{Namespace: "team", Name: "web"}).(*placementv1beta1.ResourceBinding); !ok {
+		t.Fatalf("a namespaced key's binding is not a ResourceBinding")
+	}
+	if k := PlacementKind(Key{Namespace: "team", Name: "web"}); k != "ResourcePlacement" {
+		t.Fatalf("PlacementKind = %s", k)
+	}
+	if p := WorkPrefix(Key{Namespace: "team", Name: "web"}); p != "team.web" {
+		t.Fatalf("WorkPrefix = %s, want team.web", p)
 	}
 }
 
@@ -65,4 +73,31 @@ func names(objs []placementv1beta1.ResourceSnapshotObj) []string {
 		out = append(out, o.GetName())
 	}
 	return out
+}
+
+// A ClusterResourceBinding and a ResourceBinding of the same name have their own Works.
+func TestWorksOfTellsScopesApart(t *testing.T) {
+	ctx := context.Background()
+	work := func(name string, labels map[string]string) *placementv1beta1.Work {
+		return &placementv1beta1.Work{ObjectMeta: metav1.ObjectMeta{Namespace: "fleet-member-m1", Name: name, Labels: labels}}
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(
+		work("web-work", map[string]string{placementv1beta1.ParentBindingLabel: "web-m1-1234"}),
+		work("team.web-work", map[string]string{placementv1beta1.ParentBindingLabel: "web-m1-1234", placementv1beta1.ParentNamespaceLabel: "team"}),
+	).Build()
+	for _, tc := range []struct {
+		binding client.Object
+		want    string
+	}{
+		{&placementv1beta1.ClusterResourceBinding{ObjectMeta: metav1.ObjectMeta{Name: "web-m1-1234"}}, "web-work"},
+		{&placementv1beta1.ResourceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web-m1-1234"}}, "team.web-work"},
+	} {
+		var works placementv1beta1.WorkList
+		if err := c.List(ctx, &works, client.InNamespace("fleet-member-m1"), WorksOf(tc.binding)); err != nil {
+			t.Fatal(err)
+		}
+		if len(works.Items) != 1 || works.Items[0].Name != tc.want {
+			t.Errorf("Works of %s/%s: %v, want only %s", tc.binding.GetNamespace(), tc.binding.GetName(), works.Items, tc.want)
+		}
+	}
 }

@@ -46,18 +46,28 @@ func Setup(mgr ctrl.Manager, _ Options) error {
 	return (&Reconciler{Client: mgr.GetClient()}).register(mgr)
 }
 
+var (
+	// specChanged passes a binding's spec changes, its deletion and finalizer changes (the
+	// generation stays), not the status writes this controller makes.
+	specChanged = predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{})
+	// created passes snapshots as they appear: they never change.
+	created = predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
+)
+
 func (r *Reconciler) register(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workgenerator").
-		// The binding's own status writes (ours) must not trigger work; a spec change, the
-		// deletion and a finalizer change (generation stays) do.
-		For(&placementv1beta1.ClusterResourceBinding{}, builder.WithPredicates(predicate.Or[client.Object](
-			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&placementv1beta1.Work{}, controllerdefaults.EnqueueByLabel(placementv1beta1.ParentBindingLabel)).
+		For(&placementv1beta1.ClusterResourceBinding{}, builder.WithPredicates(specChanged)).
+		Watches(&placementv1beta1.ResourceBinding{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(specChanged)).
+		Watches(&placementv1beta1.Work{}, scope.BindingOfWork()).
 		Watches(&placementv1beta1.ClusterResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfSnapshot),
-			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+			builder.WithPredicates(created)).
+		Watches(&placementv1beta1.ResourceSnapshot{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfSnapshot),
+			builder.WithPredicates(created)).
 		// A change of the placement's deleteStrategy reaches its Works.
 		Watches(&placementv1beta1.ClusterResourcePlacement{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfPlacement),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&placementv1beta1.ResourcePlacement{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfPlacement),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controllerdefaults.Options(4)).
 		Complete(r)
@@ -138,8 +148,7 @@ func (r *Reconciler) finish(ctx context.Context, b placementv1beta1.BindingObj, 
 	if err := r.keepAbandonForDeletedPlacement(ctx, b, ns); err != nil {
 		return err
 	}
-	err := r.Client.DeleteAllOf(ctx, &placementv1beta1.Work{}, client.InNamespace(ns),
-		client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.GetName()})
+	err := r.Client.DeleteAllOf(ctx, &placementv1beta1.Work{}, client.InNamespace(ns), scope.WorksOf(b))
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting the Works of binding %s: %w", b.GetName(), err)
 	}
@@ -167,7 +176,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b placementv1beta1.BindingOb
 		crp = snapshots[0].GetLabels()[placementv1beta1.CRPTrackingLabel]
 	}
 	index := snapshots[0].GetLabels()[placementv1beta1.ResourceIndexLabel]
-	contents, err := r.contents(ctx, b, crp, snapshots)
+	contents, err := r.contents(ctx, b, scope.WorkPrefix(scope.Key{Namespace: b.GetNamespace(), Name: crp}), snapshots)
 	if err != nil {
 		setCondition(b, placementv1beta1.ResourceOverriddenConditionType, metav1.ConditionFalse, placementv1beta1.OverriddenFailedReason, err.Error())
 		return notSynced(placementv1beta1.WorkNotSynchronizedYetReason,
@@ -193,7 +202,7 @@ func (r *Reconciler) syncWorks(ctx context.Context, b placementv1beta1.BindingOb
 		works = append(works, w)
 	}
 	var existing placementv1beta1.WorkList
-	if err := r.Client.List(ctx, &existing, client.InNamespace(ns), client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &existing, client.InNamespace(ns), scope.WorksOf(b)); err != nil {
 		return nil, false, err
 	}
 	for i := range existing.Items {
@@ -261,6 +270,9 @@ func (r *Reconciler) writeWork(ctx context.Context, b placementv1beta1.BindingOb
 		placementv1beta1.CRPTrackingLabel:                 crp,
 		placementv1beta1.ParentBindingLabel:               b.GetName(),
 		placementv1beta1.ParentResourceSnapshotIndexLabel: index,
+	}
+	if ns := b.GetNamespace(); ns != "" {
+		labels[placementv1beta1.ParentNamespaceLabel] = ns
 	}
 	if e := c.envelope; e != nil {
 		labels[placementv1beta1.EnvelopeTypeLabel] = string(e.Type)

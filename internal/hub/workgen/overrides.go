@@ -18,7 +18,7 @@ import (
 // snapshots the binding names applied. It sets Overridden when there are overrides. A Delete
 // rule leaves an object out. An error (a patch that does not apply, a snapshot that is gone,
 // an envelope object in another namespace) means nothing new is written for the member.
-func (r *Reconciler) contents(ctx context.Context, b placementv1beta1.BindingObj, crp string,
+func (r *Reconciler) contents(ctx context.Context, b placementv1beta1.BindingObj, prefix string,
 	parts []placementv1beta1.ResourceSnapshotObj) ([]workContent, error) {
 	cros, ros := b.GetBindingSpec().ClusterResourceOverrideSnapshots, b.GetBindingSpec().ResourceOverrideSnapshots
 	overriding := len(cros) > 0 || len(ros) > 0
@@ -52,9 +52,9 @@ func (r *Reconciler) contents(ctx context.Context, b placementv1beta1.BindingObj
 	var out []workContent
 	var envelopes []workContent
 	for i, p := range parts {
-		c := workContent{name: placementv1beta1.WorkName(crp)}
+		c := workContent{name: placementv1beta1.WorkName(prefix)}
 		if i > 0 {
-			c.name = placementv1beta1.SubWorkName(crp, i-1)
+			c.name = placementv1beta1.SubWorkName(prefix, i-1)
 		}
 		for _, res := range p.GetResourceSnapshotSpec().SelectedResources {
 			env, objects, isEnvelope, err := envelope.Unwrap(res.Raw)
@@ -71,7 +71,7 @@ func (r *Reconciler) contents(ctx context.Context, b placementv1beta1.BindingObj
 				}
 				continue
 			}
-			ec := workContent{name: placementv1beta1.EnvelopeWorkName(crp, env), envelope: &env}
+			ec := workContent{name: placementv1beta1.EnvelopeWorkName(prefix, env), envelope: &env}
 			for _, obj := range objects {
 				raw, keep, err := apply(obj)
 				if err != nil {

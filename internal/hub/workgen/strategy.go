@@ -35,7 +35,7 @@ func (r *Reconciler) keepAbandonForDeletedPlacement(ctx context.Context, b place
 		return nil // the placement is going: its deleteStrategy holds
 	}
 	var works placementv1beta1.WorkList
-	if err := r.Client.List(ctx, &works, client.InNamespace(ns), client.MatchingLabels{placementv1beta1.ParentBindingLabel: b.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &works, client.InNamespace(ns), scope.WorksOf(b)); err != nil {
 		return err
 	}
 	for i := range works.Items {

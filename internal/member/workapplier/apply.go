@@ -417,6 +417,10 @@ func applyError(obj *unstructured.Unstructured, err error) result {
 	var apiStatus apierrors.APIStatus
 	if errors.As(err, &apiStatus) && apiStatus.Status().Message != "" {
 		msg = apiStatus.Status().Message
+		if d := apiStatus.Status().Details; apierrors.IsNotFound(err) && d != nil && d.Kind == "namespaces" {
+			msg = fmt.Sprintf("namespace %s is not on this member: a ResourcePlacement places only into a namespace the member has; "+
+				"place the namespace first, with a ClusterResourcePlacement (selectionScope NamespaceOnly places it without its contents)", d.Name)
+		}
 	}
 	return failed(placementv1beta1.ManifestFailedToApplyReason, true, "applying %s failed: %s", describe(obj), msg)
 }

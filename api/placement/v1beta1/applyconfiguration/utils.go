@@ -132,6 +132,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.PropertySorterApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ReportBackStrategy"):
 		return &placementv1beta1.ReportBackStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceBinding"):
+		return &placementv1beta1.ResourceBindingApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceBindingSpec"):
 		return &placementv1beta1.ResourceBindingSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceBindingStatus"):
@@ -150,10 +152,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ResourceOverrideSnapshotSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceOverrideSpec"):
 		return &placementv1beta1.ResourceOverrideSpecApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourcePlacement"):
+		return &placementv1beta1.ResourcePlacementApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourcePlacementStatus"):
 		return &placementv1beta1.ResourcePlacementStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceSelector"):
 		return &placementv1beta1.ResourceSelectorApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ResourceSnapshot"):
+		return &placementv1beta1.ResourceSnapshotApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceSnapshotSpec"):
 		return &placementv1beta1.ResourceSnapshotSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ResourceSnapshotStatus"):
@@ -162,6 +168,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.RollingUpdateConfigApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("RolloutStrategy"):
 		return &placementv1beta1.RolloutStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("SchedulingPolicySnapshot"):
+		return &placementv1beta1.SchedulingPolicySnapshotApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("SchedulingPolicySnapshotSpec"):
 		return &placementv1beta1.SchedulingPolicySnapshotSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("SchedulingPolicySnapshotStatus"):
