@@ -39,6 +39,9 @@ var servedAlso = map[string][]string{
 	"placement.kubernetes-fleet.io/ClusterStagedUpdateStrategy":              {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterStagedUpdateRun":                   {"v1", "v1alpha1"},
 	"placement.kubernetes-fleet.io/ClusterApprovalRequest":                   {"v1", "v1alpha1"},
+	"placement.kubernetes-fleet.io/StagedUpdateStrategy":                     {"v1"},
+	"placement.kubernetes-fleet.io/StagedUpdateRun":                          {"v1"},
+	"placement.kubernetes-fleet.io/ApprovalRequest":                          {"v1"},
 }
 
 // noDefaultIn lists, per added version, properties (as parent/child names) whose default

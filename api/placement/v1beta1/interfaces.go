@@ -9,6 +9,10 @@ import (
 // placement scope: the cluster-scoped kinds implement them, and the namespaced ones
 // (ResourcePlacement and its bindings and snapshots) share the same spec and status types.
 
+// PlacementObjectMeta is what every placement object is: a Kubernetes object.
+// +kubebuilder:object:generate=false
+type PlacementObjectMeta = client.Object
+
 // PlacementObj is a placement of any scope.
 // +kubebuilder:object:generate=false
 type PlacementObj interface {

@@ -231,7 +231,7 @@ func (r *Reconciler) ensureResourceSnapshot(ctx context.Context, crp placementv1
 // then the master, so that whoever finds the master finds the rest too.
 func (r *Reconciler) createResourceSnapshots(ctx context.Context, crp placementv1beta1.PlacementObj, index int, hash string, groups [][][]byte) error {
 	key := client.ObjectKeyFromObject(crp)
-	build := func(name string, group [][]byte, annotations map[string]string) (placementv1beta1.ResourceSnapshotObj, error) {
+	build := func(name string, group [][]byte, annotations map[string]string) placementv1beta1.ResourceSnapshotObj {
 		s := scope.NewResourceSnapshot(key)
 		s.SetNamespace(key.Namespace)
 		s.SetName(name)
@@ -247,25 +247,18 @@ func (r *Reconciler) createResourceSnapshots(ctx context.Context, crp placementv
 		for _, b := range group {
 			spec.SelectedResources = append(spec.SelectedResources, placementv1beta1.ResourceContent{RawExtension: runtime.RawExtension{Raw: b}})
 		}
-		return s, nil
+		return s
 	}
 	var snaps []placementv1beta1.ResourceSnapshotObj
 	for i := 1; i < len(groups); i++ {
-		s, err := build(placementv1beta1.SubResourceSnapshotName(crp.GetName(), index, i-1), groups[i],
-			map[string]string{placementv1beta1.SubindexOfResourceSnapshotAnnotation: strconv.Itoa(i - 1)})
-		if err != nil {
-			return err
-		}
-		snaps = append(snaps, s)
+		snaps = append(snaps, build(placementv1beta1.SubResourceSnapshotName(crp.GetName(), index, i-1), groups[i],
+			map[string]string{placementv1beta1.SubindexOfResourceSnapshotAnnotation: strconv.Itoa(i - 1)}))
 	}
-	master, err := build(placementv1beta1.ResourceSnapshotName(crp.GetName(), index), groups[0], map[string]string{
+	master := build(placementv1beta1.ResourceSnapshotName(crp.GetName(), index), groups[0], map[string]string{
 		placementv1beta1.ResourceHashAnnotation:              hash,
 		placementv1beta1.NumberOfResourceSnapshotsAnnotation: strconv.Itoa(len(groups)),
 		placementv1beta1.NumberOfEnvelopedObjectsAnnotation:  "0",
 	})
-	if err != nil {
-		return err
-	}
 	snaps = append(snaps, master)
 	for _, s := range snaps {
 		if err := r.Client.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -35,7 +35,15 @@ type Options struct {
 	Clock clock.PassiveClock
 }
 
-// Reconciler carries ClusterStagedUpdateRuns out.
+// snapshotsResource is what kubectl calls the key's resource snapshots.
+func snapshotsResource(key scope.Key) string {
+	if key.Namespace != "" {
+		return "resourcesnapshots -n " + key.Namespace
+	}
+	return "clusterresourcesnapshots"
+}
+
+// Reconciler carries ClusterStagedUpdateRuns and StagedUpdateRuns out.
 type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
@@ -44,58 +52,104 @@ type Reconciler struct {
 
 // Setup registers the controller with mgr.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &placementv1beta1.ClusterStagedUpdateRun{}, placementIndex, func(o client.Object) []string {
-		return []string{o.(*placementv1beta1.ClusterStagedUpdateRun).Spec.PlacementName}
-	}); err != nil {
-		return err
+	for _, run := range []placementv1beta1.UpdateRunObj{&placementv1beta1.ClusterStagedUpdateRun{}, &placementv1beta1.StagedUpdateRun{}} {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), run, placementIndex, func(o client.Object) []string {
+			return []string{o.(placementv1beta1.UpdateRunObj).GetUpdateRunSpec().PlacementName}
+		}); err != nil {
+			return err
+		}
 	}
 	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock}
-	byPlacement := func(name func(client.Object) string) handler.EventHandler {
+	byPlacement := func(key func(client.Object) scope.Key) handler.EventHandler {
 		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			return r.runsOf(ctx, name(o))
+			return r.runsOf(ctx, key(o))
 		})
 	}
-	tracked := func(o client.Object) string { return o.GetLabels()[placementv1beta1.CRPTrackingLabel] }
-	return ctrl.NewControllerManagedBy(mgr).
+	// An approval request wakes its run, in its own namespace.
+	byRunLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		if name := o.GetLabels()[placementv1beta1.TargetUpdateRunLabel]; name != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+		}
+		return nil
+	})
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("stagedupdaterun").
 		For(&placementv1beta1.ClusterStagedUpdateRun{}).
-		Watches(&placementv1beta1.ClusterApprovalRequest{}, controllerdefaults.EnqueueByLabel(placementv1beta1.TargetUpdateRunLabel)).
-		Watches(&placementv1beta1.ClusterResourceBinding{}, byPlacement(tracked)).
-		Watches(&placementv1beta1.ClusterResourcePlacement{}, byPlacement(client.Object.GetName)).
-		Watches(&placementv1beta1.ClusterSchedulingPolicySnapshot{}, byPlacement(tracked)).
-		Watches(&placementv1beta1.ClusterResourceSnapshot{}, byPlacement(tracked)).
+		Watches(&placementv1beta1.StagedUpdateRun{}, &handler.EnqueueRequestForObject{}).
 		Watches(&placementv1beta1.ClusterStagedUpdateStrategy{}, handler.EnqueueRequestsFromMapFunc(r.runsOfStrategy)).
-		WithOptions(controllerdefaults.Options(2)).
-		Complete(r)
+		Watches(&placementv1beta1.StagedUpdateStrategy{}, handler.EnqueueRequestsFromMapFunc(r.runsOfStrategy)).
+		Watches(&placementv1beta1.ClusterResourcePlacement{}, byPlacement(client.ObjectKeyFromObject)).
+		Watches(&placementv1beta1.ResourcePlacement{}, byPlacement(client.ObjectKeyFromObject))
+	for _, o := range []client.Object{&placementv1beta1.ClusterApprovalRequest{}, &placementv1beta1.ApprovalRequest{}} {
+		b = b.Watches(o, byRunLabel)
+	}
+	for _, o := range []client.Object{&placementv1beta1.ClusterResourceBinding{}, &placementv1beta1.ResourceBinding{},
+		&placementv1beta1.ClusterSchedulingPolicySnapshot{}, &placementv1beta1.SchedulingPolicySnapshot{},
+		&placementv1beta1.ClusterResourceSnapshot{}, &placementv1beta1.ResourceSnapshot{}} {
+		b = b.Watches(o, byPlacement(scope.KeyOf))
+	}
+	return b.WithOptions(controllerdefaults.Options(2)).Complete(r)
 }
 
-func (r *Reconciler) runsOf(ctx context.Context, placement string) []reconcile.Request {
-	if placement == "" {
+// newRun returns an empty run of the scope of a request: a ClusterStagedUpdateRun without a
+// namespace, a StagedUpdateRun with one.
+func newRun(namespace string) placementv1beta1.UpdateRunObj {
+	if namespace != "" {
+		return &placementv1beta1.StagedUpdateRun{}
+	}
+	return &placementv1beta1.ClusterStagedUpdateRun{}
+}
+
+// runsOf lists the runs of a placement, in its scope.
+func (r *Reconciler) runsOf(ctx context.Context, key scope.Key) []reconcile.Request {
+	if key.Name == "" {
 		return nil
 	}
-	var runs placementv1beta1.ClusterStagedUpdateRunList
-	if err := r.Client.List(ctx, &runs, client.MatchingFields{placementIndex: placement}); err != nil {
+	runs, err := r.listRuns(ctx, key.Namespace, client.MatchingFields{placementIndex: key.Name})
+	if err != nil {
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(runs.Items))
-	for i := range runs.Items {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: runs.Items[i].Name}})
+	out := make([]reconcile.Request, 0, len(runs))
+	for _, run := range runs {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(run)})
 	}
 	return out
+}
+
+func (r *Reconciler) listRuns(ctx context.Context, namespace string, opts ...client.ListOption) ([]placementv1beta1.UpdateRunObj, error) {
+	var out []placementv1beta1.UpdateRunObj
+	if namespace != "" {
+		var list placementv1beta1.StagedUpdateRunList
+		if err := r.Client.List(ctx, &list, append(opts, client.InNamespace(namespace))...); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out, nil
+	}
+	var list placementv1beta1.ClusterStagedUpdateRunList
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out, nil
 }
 
 // runsOfStrategy wakes the runs not yet initialized that name the strategy: the others
 // follow their copy of it.
 func (r *Reconciler) runsOfStrategy(ctx context.Context, o client.Object) []reconcile.Request {
-	var runs placementv1beta1.ClusterStagedUpdateRunList
-	if err := r.Client.List(ctx, &runs); err != nil {
+	runs, err := r.listRuns(ctx, o.GetNamespace())
+	if err != nil {
 		return nil
 	}
 	var out []reconcile.Request
-	for i := range runs.Items {
-		run := &runs.Items[i]
-		if run.Spec.StagedUpdateStrategyName == o.GetName() && !meta.IsStatusConditionTrue(run.Status.Conditions, placementv1beta1.UpdateRunInitializedConditionType) {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: run.Name}})
+	for _, run := range runs {
+		if run.GetUpdateRunSpec().StagedUpdateStrategyName == o.GetName() &&
+			!meta.IsStatusConditionTrue(run.GetUpdateRunStatus().Conditions, placementv1beta1.UpdateRunInitializedConditionType) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(run)})
 		}
 	}
 	return out
@@ -103,11 +157,11 @@ func (r *Reconciler) runsOfStrategy(ctx context.Context, o client.Object) []reco
 
 // Reconcile takes one step of a run.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	run := &placementv1beta1.ClusterStagedUpdateRun{}
+	run := newRun(req.Namespace)
 	if err := r.Client.Get(ctx, req.NamespacedName, run); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if run.DeletionTimestamp != nil {
+	if run.GetDeletionTimestamp() != nil {
 		return reconcile.Result{}, nil
 	}
 	f, bindings, err := r.facts(ctx, run)
@@ -121,7 +175,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	for _, name := range plan.Accept {
-		if err := r.accept(ctx, name); err != nil {
+		if err := r.accept(ctx, run.GetNamespace(), name); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -148,8 +202,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			}
 		}
 	}
-	if !equality.Semantic.DeepEqual(run.Status, plan.Status) {
-		run.Status = plan.Status
+	if !equality.Semantic.DeepEqual(*run.GetUpdateRunStatus(), plan.Status) {
+		*run.GetUpdateRunStatus() = plan.Status
 		if err := r.Client.Status().Update(ctx, run); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -158,28 +212,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // facts reads what one step needs. Bindings are returned by target cluster too, for the writes.
-func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun) (Facts, map[string]placementv1beta1.BindingObj, error) {
+func (r *Reconciler) facts(ctx context.Context, run placementv1beta1.UpdateRunObj) (Facts, map[string]placementv1beta1.BindingObj, error) {
 	f := Facts{Now: r.now(), MemberLabels: map[string]map[string]string{}, Bindings: map[string]*Binding{}, Approvals: map[string]Approval{}}
-	name := run.Spec.PlacementName
-	key := scope.Key{Name: name}
-	crp := &placementv1beta1.ClusterResourcePlacement{}
-	switch err := r.Client.Get(ctx, types.NamespacedName{Name: name}, crp); {
+	spec := run.GetUpdateRunSpec()
+	name := spec.PlacementName
+	key := scope.Key{Namespace: run.GetNamespace(), Name: name}
+	switch p, err := scope.GetPlacement(ctx, r.Client, key); {
 	case apierrors.IsNotFound(err):
-		crp = nil
 	case err != nil:
 		return f, nil, err
+	default:
+		f.Placement = p
 	}
-	f.Placement = crp
-	initialized := meta.IsStatusConditionTrue(run.Status.Conditions, placementv1beta1.UpdateRunInitializedConditionType)
+	initialized := meta.IsStatusConditionTrue(run.GetUpdateRunStatus().Conditions, placementv1beta1.UpdateRunInitializedConditionType)
 	if !initialized {
-		s := &placementv1beta1.ClusterStagedUpdateStrategy{}
-		switch err := r.Client.Get(ctx, types.NamespacedName{Name: run.Spec.StagedUpdateStrategyName}, s); {
-		case apierrors.IsNotFound(err):
-		case err != nil:
+		strategy, err := r.strategy(ctx, run.GetNamespace(), spec.StagedUpdateStrategyName)
+		if err != nil {
 			return f, nil, err
-		default:
-			f.Strategy = &s.Spec
 		}
+		f.Strategy = strategy
 		policy, err := snapshot.LatestPolicySnapshot(ctx, r.Client, key)
 		if err != nil {
 			return f, nil, err
@@ -221,40 +272,39 @@ func (r *Reconciler) facts(ctx context.Context, run *placementv1beta1.ClusterSta
 			}
 		}
 	}
-	var approvals placementv1beta1.ClusterApprovalRequestList
-	if err := r.Client.List(ctx, &approvals, client.MatchingLabels{placementv1beta1.TargetUpdateRunLabel: run.Name}); err != nil {
+	approvals, err := r.approvals(ctx, run)
+	if err != nil {
 		return f, nil, err
 	}
-	for i := range approvals.Items {
-		a := &approvals.Items[i]
-		if a.Spec.TargetUpdateRun != run.Name {
+	for _, a := range approvals {
+		if a.GetApprovalRequestSpec().TargetUpdateRun != run.GetName() {
 			continue // not this run's, whatever its label says
 		}
-		f.Approvals[a.Name] = Approval{Approved: meta.IsStatusConditionTrue(a.Status.Conditions, placementv1beta1.ApprovalRequestApprovedConditionType)}
+		f.Approvals[a.GetName()] = Approval{Approved: meta.IsStatusConditionTrue(a.GetApprovalRequestStatus().Conditions, placementv1beta1.ApprovalRequestApprovedConditionType)}
 	}
 	return f, bindings, nil
 }
 
 // resourceSnapshot finds the master snapshot of the run's index: the one it recorded once
 // initialized, else the one its spec names, else the latest. why says what is missing.
-func (r *Reconciler) resourceSnapshot(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun, initialized bool) (placementv1beta1.ResourceSnapshotObj, string, string, error) {
-	name := run.Spec.PlacementName
-	key := scope.Key{Name: name}
-	index := run.Spec.ResourceSnapshotIndex
+func (r *Reconciler) resourceSnapshot(ctx context.Context, run placementv1beta1.UpdateRunObj, initialized bool) (placementv1beta1.ResourceSnapshotObj, string, string, error) {
+	name := run.GetUpdateRunSpec().PlacementName
+	key := scope.Key{Namespace: run.GetNamespace(), Name: name}
+	index := run.GetUpdateRunSpec().ResourceSnapshotIndex
 	if initialized {
-		index = run.Status.ResourceSnapshotIndexUsed
+		index = run.GetUpdateRunStatus().ResourceSnapshotIndexUsed
 	}
 	if index == "" {
 		latest, err := snapshot.LatestResourceSnapshot(ctx, r.Client, key)
 		if err != nil || latest == nil {
-			return nil, "", fmt.Sprintf("ClusterResourcePlacement %q has no resource snapshot yet", name), err
+			return nil, "", fmt.Sprintf("%s %q has no resource snapshot yet", scope.PlacementKind(key), name), err
 		}
 		return latest, strconv.Itoa(snapshot.Index(latest, placementv1beta1.ResourceIndexLabel)), "", nil
 	}
 	i, err := strconv.Atoi(index)
 	if err != nil || i < 0 {
-		return nil, index, fmt.Sprintf("spec.resourceSnapshotIndex %q is not a resource snapshot index (a number, from 0): create a run with the index of a snapshot that `kubectl get clusterresourcesnapshots -l %s=%s --show-labels` lists",
-			index, placementv1beta1.CRPTrackingLabel, name), nil
+		return nil, index, fmt.Sprintf("spec.resourceSnapshotIndex %q is not a resource snapshot index (a number, from 0): create a run with the index of a snapshot that `kubectl get %s -l %s=%s --show-labels` lists",
+			index, snapshotsResource(key), placementv1beta1.CRPTrackingLabel, name), nil
 	}
 	parts, _, err := snapshot.ResourceSnapshotsOfIndex(ctx, r.Client, key, i)
 	if err != nil {
@@ -265,38 +315,97 @@ func (r *Reconciler) resourceSnapshot(ctx context.Context, run *placementv1beta1
 			return part, index, "", nil
 		}
 	}
-	return nil, index, fmt.Sprintf("ClusterResourcePlacement %q has no resource snapshot of index %s: `kubectl get clusterresourcesnapshots -l %s=%s --show-labels` lists those there are (older ones are removed past the placement's revisionHistoryLimit)",
-		name, index, placementv1beta1.CRPTrackingLabel, name), nil
+	return nil, index, fmt.Sprintf("%s %q has no resource snapshot of index %s: `kubectl get %s -l %s=%s --show-labels` lists those there are (older ones are removed past the placement's revisionHistoryLimit)",
+		scope.PlacementKind(key), name, index, snapshotsResource(key), placementv1beta1.CRPTrackingLabel, name), nil
 }
 
-func (r *Reconciler) ensureApproval(ctx context.Context, run *placementv1beta1.ClusterStagedUpdateRun, a ApprovalToEnsure) error {
-	ar := &placementv1beta1.ClusterApprovalRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Labels: map[string]string{
-			placementv1beta1.TargetUpdateRunLabel:           run.Name,
-			placementv1beta1.TargetUpdatingStageNameLabel:   a.Stage,
-			placementv1beta1.TaskTypeLabel:                  a.TaskType,
-			placementv1beta1.IsLatestUpdateRunApprovalLabel: "true",
-		}, OwnerReferences: []metav1.OwnerReference{{APIVersion: placementv1beta1.GroupVersion.String(), Kind: "ClusterStagedUpdateRun",
-			Name: run.Name, UID: run.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
-		Spec: placementv1beta1.ApprovalRequestSpec{TargetUpdateRun: run.Name, TargetStage: a.Stage},
+// strategy reads the run's strategy (a ClusterStagedUpdateStrategy, or a StagedUpdateStrategy
+// of the run's namespace), or nil when there is none.
+func (r *Reconciler) strategy(ctx context.Context, namespace, name string) (*placementv1beta1.UpdateStrategySpec, error) {
+	var err error
+	var spec *placementv1beta1.UpdateStrategySpec
+	if namespace != "" {
+		s := &placementv1beta1.StagedUpdateStrategy{}
+		err, spec = r.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s), &s.Spec
+	} else {
+		s := &placementv1beta1.ClusterStagedUpdateStrategy{}
+		err, spec = r.Client.Get(ctx, types.NamespacedName{Name: name}, s), &s.Spec
 	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return spec, nil
+}
+
+// approvals lists the run's approval requests, by their run label.
+func (r *Reconciler) approvals(ctx context.Context, run placementv1beta1.UpdateRunObj) ([]placementv1beta1.ApprovalRequestObj, error) {
+	labels := client.MatchingLabels{placementv1beta1.TargetUpdateRunLabel: run.GetName()}
+	var out []placementv1beta1.ApprovalRequestObj
+	if ns := run.GetNamespace(); ns != "" {
+		var list placementv1beta1.ApprovalRequestList
+		if err := r.Client.List(ctx, &list, labels, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out, nil
+	}
+	var list placementv1beta1.ClusterApprovalRequestList
+	if err := r.Client.List(ctx, &list, labels); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out, nil
+}
+
+func newApproval(namespace string) placementv1beta1.ApprovalRequestObj {
+	if namespace != "" {
+		return &placementv1beta1.ApprovalRequest{}
+	}
+	return &placementv1beta1.ClusterApprovalRequest{}
+}
+
+func (r *Reconciler) ensureApproval(ctx context.Context, run placementv1beta1.UpdateRunObj, a ApprovalToEnsure) error {
+	ar := newApproval(run.GetNamespace())
+	ar.SetNamespace(run.GetNamespace())
+	ar.SetName(a.Name)
+	ar.SetLabels(map[string]string{
+		placementv1beta1.TargetUpdateRunLabel:           run.GetName(),
+		placementv1beta1.TargetUpdatingStageNameLabel:   a.Stage,
+		placementv1beta1.TaskTypeLabel:                  a.TaskType,
+		placementv1beta1.IsLatestUpdateRunApprovalLabel: "true",
+	})
+	kind := "ClusterStagedUpdateRun"
+	if run.GetNamespace() != "" {
+		kind = "StagedUpdateRun"
+	}
+	ar.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: placementv1beta1.GroupVersion.String(), Kind: kind,
+		Name: run.GetName(), UID: run.GetUID(), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}})
+	*ar.GetApprovalRequestSpec() = placementv1beta1.ApprovalRequestSpec{TargetUpdateRun: run.GetName(), TargetStage: a.Stage}
 	if err := r.Client.Create(ctx, ar); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating ClusterApprovalRequest %s: %w", a.Name, err)
+		return fmt.Errorf("creating approval request %s: %w", a.Name, err)
 	}
 	return nil
 }
 
 // accept records on an approval request that the run has taken its approval in.
-func (r *Reconciler) accept(ctx context.Context, name string) error {
-	ar := &placementv1beta1.ClusterApprovalRequest{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: name}, ar); err != nil {
+func (r *Reconciler) accept(ctx context.Context, namespace, name string) error {
+	ar := newApproval(namespace)
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, ar); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if meta.IsStatusConditionTrue(ar.Status.Conditions, placementv1beta1.ApprovalRequestApprovalAcceptedConditionType) {
+	st := ar.GetApprovalRequestStatus()
+	if meta.IsStatusConditionTrue(st.Conditions, placementv1beta1.ApprovalRequestApprovalAcceptedConditionType) {
 		return nil
 	}
-	meta.SetStatusCondition(&ar.Status.Conditions, metav1.Condition{Type: placementv1beta1.ApprovalRequestApprovalAcceptedConditionType,
-		Status: metav1.ConditionTrue, Reason: placementv1beta1.ApprovalRequestApprovalAcceptedReason, ObservedGeneration: ar.Generation,
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: placementv1beta1.ApprovalRequestApprovalAcceptedConditionType,
+		Status: metav1.ConditionTrue, Reason: placementv1beta1.ApprovalRequestApprovalAcceptedReason, ObservedGeneration: ar.GetGeneration(),
 		Message: "the update run has seen the approval and goes on"})
 	return client.IgnoreNotFound(r.Client.Status().Update(ctx, ar))
 }

@@ -42,7 +42,7 @@ type Approval struct {
 type Facts struct {
 	Now time.Time
 	// Placement is the run's placement, or nil when there is none.
-	Placement *placementv1beta1.ClusterResourcePlacement
+	Placement placementv1beta1.PlacementObj
 	// Strategy is the run's strategy, or nil when there is none. Read only until the run is
 	// initialized; after that the run follows its copy.
 	Strategy *placementv1beta1.UpdateStrategySpec
@@ -86,9 +86,9 @@ type Plan struct {
 }
 
 // Advance computes the run's next status from its current one and the facts.
-func Advance(run *placementv1beta1.ClusterStagedUpdateRun, f Facts) Plan {
+func Advance(run placementv1beta1.UpdateRunObj, f Facts) Plan {
 	m := &machine{run: run, f: f}
-	m.plan.Status = *run.Status.DeepCopy()
+	m.plan.Status = *run.GetUpdateRunStatus().DeepCopy()
 	m.st = &m.plan.Status
 	if !m.initialized() {
 		m.initialize()
@@ -96,7 +96,7 @@ func Advance(run *placementv1beta1.ClusterStagedUpdateRun, f Facts) Plan {
 			return m.plan
 		}
 	}
-	if run.Spec.State == placementv1beta1.UpdateRunStateInitialize || run.Spec.State == "" || m.finished() {
+	if run.GetUpdateRunSpec().State == placementv1beta1.UpdateRunStateInitialize || run.GetUpdateRunSpec().State == "" || m.finished() {
 		return m.plan
 	}
 	m.execute()
@@ -104,7 +104,7 @@ func Advance(run *placementv1beta1.ClusterStagedUpdateRun, f Facts) Plan {
 }
 
 type machine struct {
-	run  *placementv1beta1.ClusterStagedUpdateRun
+	run  placementv1beta1.UpdateRunObj
 	f    Facts
 	plan Plan
 	st   *placementv1beta1.UpdateRunStatus
@@ -114,7 +114,7 @@ type machine struct {
 
 func (m *machine) cond(list *[]metav1.Condition, typ string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(list, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
-		ObservedGeneration: m.run.Generation, LastTransitionTime: metav1.NewTime(m.f.Now)})
+		ObservedGeneration: m.run.GetGeneration(), LastTransitionTime: metav1.NewTime(m.f.Now)})
 }
 
 func (m *machine) initialized() bool {
@@ -140,20 +140,20 @@ func (m *machine) initialize() {
 
 // plan0 fills the status with the stages, or returns why it cannot.
 func (m *machine) plan0() string {
-	spec := m.run.Spec
+	spec := m.run.GetUpdateRunSpec()
 	crp := m.f.Placement
 	switch {
 	case crp == nil:
-		return fmt.Sprintf("ClusterResourcePlacement %q not found: create it, or create a run whose spec.placementName names one that exists", spec.PlacementName)
-	case crp.DeletionTimestamp != nil:
-		return fmt.Sprintf("ClusterResourcePlacement %q is being deleted", spec.PlacementName)
-	case crp.Spec.Strategy.Type != placementv1beta1.ExternalRolloutStrategyType:
-		return fmt.Sprintf("ClusterResourcePlacement %q has spec.strategy.type %q: a staged update run rolls out only placements with spec.strategy.type External",
-			spec.PlacementName, crp.Spec.Strategy.Type)
+		return fmt.Sprintf("%s %q not found: create it, or create a run whose spec.placementName names one that exists", m.kinds().placement, spec.PlacementName)
+	case crp.GetDeletionTimestamp() != nil:
+		return fmt.Sprintf("%s %q is being deleted", m.kinds().placement, spec.PlacementName)
+	case crp.GetPlacementSpec().Strategy.Type != placementv1beta1.ExternalRolloutStrategyType:
+		return fmt.Sprintf("%s %q has spec.strategy.type %q: a staged update run rolls out only placements with spec.strategy.type External",
+			m.kinds().placement, spec.PlacementName, crp.GetPlacementSpec().Strategy.Type)
 	case m.f.Strategy == nil:
-		return fmt.Sprintf("ClusterStagedUpdateStrategy %q not found: create it (spec.stagedRolloutStrategyName cannot change)", spec.StagedUpdateStrategyName)
+		return fmt.Sprintf("%s %q not found: create it (spec.stagedRolloutStrategyName cannot change)", m.kinds().strategy, spec.StagedUpdateStrategyName)
 	case m.f.PolicySnapshotIndex == "":
-		return fmt.Sprintf("ClusterResourcePlacement %q has not been scheduled yet", spec.PlacementName)
+		return fmt.Sprintf("%s %q has not been scheduled yet", m.kinds().placement, spec.PlacementName)
 	case m.f.ResourceSnapshot == "":
 		return m.f.ResourceSnapshotError
 	}
@@ -182,7 +182,7 @@ func (m *machine) plan0() string {
 		if sc.LabelSelector != nil {
 			s, err := metav1.LabelSelectorAsSelector(sc.LabelSelector)
 			if err != nil {
-				return fmt.Sprintf("ClusterStagedUpdateStrategy %q: stages[%d] (%s).labelSelector: %v", spec.StagedUpdateStrategyName, i, sc.Name, err)
+				return fmt.Sprintf("%s %q: stages[%d] (%s).labelSelector: %v", m.kinds().strategy, spec.StagedUpdateStrategyName, i, sc.Name, err)
 			}
 			sel = s
 		}
@@ -192,8 +192,8 @@ func (m *machine) plan0() string {
 				continue
 			}
 			if other, taken := stageOf[c]; taken {
-				return fmt.Sprintf("member %s is selected by stages %s and %s of ClusterStagedUpdateStrategy %q: each member must be in one stage only; fix the labelSelectors",
-					c, other, sc.Name, spec.StagedUpdateStrategyName)
+				return fmt.Sprintf("member %s is selected by stages %s and %s of %s %q: each member must be in one stage only; fix the labelSelectors",
+					c, other, sc.Name, m.kinds().strategy, spec.StagedUpdateStrategyName)
 			}
 			stageOf[c] = sc.Name
 			members = append(members, c)
@@ -209,10 +209,10 @@ func (m *machine) plan0() string {
 				ClusterResourceOverrideSnapshots: ov.Cluster, ResourceOverrideSnapshots: ov.Namespaced})
 		}
 		for _, t := range sc.BeforeStageTasks {
-			ss.BeforeStageTaskStatus = append(ss.BeforeStageTaskStatus, taskStatus(m.run.Name, sc.Name, t, true))
+			ss.BeforeStageTaskStatus = append(ss.BeforeStageTaskStatus, taskStatus(m.run.GetName(), sc.Name, t, true))
 		}
 		for _, t := range sc.AfterStageTasks {
-			ss.AfterStageTaskStatus = append(ss.AfterStageTaskStatus, taskStatus(m.run.Name, sc.Name, t, false))
+			ss.AfterStageTaskStatus = append(ss.AfterStageTaskStatus, taskStatus(m.run.GetName(), sc.Name, t, false))
 		}
 		st.StagesStatus = append(st.StagesStatus, ss)
 	}
@@ -223,8 +223,8 @@ func (m *machine) plan0() string {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Sprintf("the placement picked members that no stage of ClusterStagedUpdateStrategy %q selects: %s; add a stage (or widen a labelSelector) that selects them",
-			spec.StagedUpdateStrategyName, strings.Join(missing, ", "))
+		return fmt.Sprintf("the placement picked members that no stage of %s %q selects: %s; add a stage (or widen a labelSelector) that selects them",
+			m.kinds().strategy, spec.StagedUpdateStrategyName, strings.Join(missing, ", "))
 	}
 	del := &placementv1beta1.StageUpdatingStatus{StageName: placementv1beta1.UpdateRunDeleteStageName, Clusters: []placementv1beta1.ClusterUpdatingStatus{}}
 	for _, c := range leaving {
@@ -234,7 +234,7 @@ func (m *machine) plan0() string {
 	st.PolicySnapshotIndexUsed = m.f.PolicySnapshotIndex
 	st.ResourceSnapshotIndexUsed = m.f.ResourceSnapshotIndex
 	st.PolicyObservedClusterCount = len(targets)
-	st.AppliedStrategy = crp.Spec.Strategy.ApplyStrategy.Defaulted()
+	st.AppliedStrategy = crp.GetPlacementSpec().Strategy.ApplyStrategy.Defaulted()
 	st.UpdateStrategySnapshot = strategy
 	*m.st = st
 	return ""
@@ -252,8 +252,18 @@ func taskStatus(run, stage string, t placementv1beta1.StageTask, before bool) pl
 	return ts
 }
 
+// kindNames are the kinds a run works with, by its scope, for messages.
+type kindNames struct{ placement, strategy, approval string }
+
+func (m *machine) kinds() kindNames {
+	if m.run.GetNamespace() != "" {
+		return kindNames{"ResourcePlacement", "StagedUpdateStrategy", "ApprovalRequest"}
+	}
+	return kindNames{"ClusterResourcePlacement", "ClusterStagedUpdateStrategy", "ClusterApprovalRequest"}
+}
+
 func (m *machine) stopping() bool {
-	return m.run.Spec.State == placementv1beta1.UpdateRunStateStop
+	return m.run.GetUpdateRunSpec().State == placementv1beta1.UpdateRunStateStop
 }
 
 func (m *machine) execute() {
@@ -448,7 +458,7 @@ func (m *machine) tasksDone(s *placementv1beta1.StageUpdatingStatus, tasks []pla
 				continue
 			}
 			taskType := placementv1beta1.AfterStageTaskLabelValue
-			if t.ApprovalRequestName == placementv1beta1.BeforeStageApprovalName(m.run.Name, s.StageName) {
+			if t.ApprovalRequestName == placementv1beta1.BeforeStageApprovalName(m.run.GetName(), s.StageName) {
 				taskType = placementv1beta1.BeforeStageTaskLabelValue
 			}
 			a, exists := m.f.Approvals[t.ApprovalRequestName]
@@ -457,8 +467,8 @@ func (m *machine) tasksDone(s *placementv1beta1.StageUpdatingStatus, tasks []pla
 			}
 			m.cond(&t.Conditions, placementv1beta1.StageTaskApprovalRequestCreatedConditionType, metav1.ConditionTrue, placementv1beta1.StageTaskApprovalRequestCreatedReason, "")
 			if !a.Approved {
-				m.waiting(fmt.Sprintf("stage %s waits for ClusterApprovalRequest %s to be approved (its Approved condition set to True, as `kubectl fleet approve clusterapprovalrequest --name %s` does)",
-					s.StageName, t.ApprovalRequestName, t.ApprovalRequestName))
+				m.waiting(fmt.Sprintf("stage %s waits for %s %s to be approved (its Approved condition set to True, as `kubectl fleet approve %s --name %s` does)",
+					s.StageName, m.kinds().approval, t.ApprovalRequestName, strings.ToLower(m.kinds().approval), t.ApprovalRequestName))
 				all = false
 				continue
 			}

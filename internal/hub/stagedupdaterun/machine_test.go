@@ -91,7 +91,7 @@ func TestInitializeRefusesWhatCannotRun(t *testing.T) {
 	}{
 		{"no placement", func(w *world) { w.facts.Placement = nil }, `ClusterResourcePlacement "web" not found`},
 		{"a rolling placement", func(w *world) {
-			w.facts.Placement.Spec.Strategy.Type = placementv1beta1.RollingUpdateRolloutStrategyType
+			w.facts.Placement.GetPlacementSpec().Strategy.Type = placementv1beta1.RollingUpdateRolloutStrategyType
 		},
 			`spec.strategy.type "RollingUpdate": a staged update run rolls out only placements with spec.strategy.type External`},
 		{"no strategy", func(w *world) { w.facts.Strategy = nil }, `ClusterStagedUpdateStrategy "s" not found`},

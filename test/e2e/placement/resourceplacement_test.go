@@ -162,3 +162,52 @@ func TestResourcePlacementWithoutItsNamespace(t *testing.T) {
 		g.Expect(c.Message).To(ContainSubstring("cluster-scoped"))
 	}, wait).Should(Succeed())
 }
+
+// TestStagedUpdateRunOfAResourcePlacement: a namespace admin rolls an External
+// ResourcePlacement out with a StagedUpdateRun of the namespace, and approves its
+// ApprovalRequest, all within the namespace.
+func TestStagedUpdateRunOfAResourcePlacement(t *testing.T) {
+	g := NewWithT(t)
+	const ns = "rp-staged"
+	configApp(g, ns)
+	nsOnly := crp("rp-staged-namespace", ns, nil)
+	nsOnly.Spec.ResourceSelectors[0].SelectionScope = placementv1beta1.NamespaceOnly
+	g.Expect(fleet.Hub.Create(ctx, nsOnly)).To(Succeed())
+	t.Cleanup(func() { _ = fleet.Hub.Delete(ctx, crp("rp-staged-namespace", "", nil)) })
+	user := namespaceAdmin(g, ns, "team-admin")
+	g.Eventually(func() error {
+		return user.List(ctx, &placementv1beta1.StagedUpdateRunList{}, client.InNamespace(ns))
+	}, wait).Should(Succeed())
+
+	rp := &placementv1beta1.ResourcePlacement{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
+		Spec: placementv1beta1.ClusterResourcePlacementSpec{
+			ResourceSelectors: []placementv1beta1.ClusterResourceSelector{{Version: "v1", Kind: "ConfigMap", Name: "settings"}},
+			Strategy:          placementv1beta1.RolloutStrategy{Type: placementv1beta1.ExternalRolloutStrategyType}}}
+	g.Expect(user.Create(ctx, rp)).To(Succeed())
+	t.Cleanup(func() { _ = fleet.Hub.Delete(ctx, rp) })
+	g.Expect(user.Create(ctx, &placementv1beta1.StagedUpdateStrategy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "approved"},
+		Spec: placementv1beta1.UpdateStrategySpec{Stages: []placementv1beta1.StageConfig{{Name: "all",
+			BeforeStageTasks: []placementv1beta1.StageTask{{Type: placementv1beta1.StageTaskTypeApproval}}}}}})).To(Succeed())
+	run := &placementv1beta1.StagedUpdateRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "first"},
+		Spec: placementv1beta1.UpdateRunSpec{PlacementName: "settings", StagedUpdateStrategyName: "approved", State: placementv1beta1.UpdateRunStateRun}}
+	g.Expect(user.Create(ctx, run)).To(Succeed())
+
+	const approval = "first-before-all"
+	ar := &placementv1beta1.ApprovalRequest{}
+	g.Eventually(func() error { return user.Get(ctx, client.ObjectKey{Namespace: ns, Name: approval}, ar) }, wait).Should(Succeed())
+	g.Expect(ar.Spec).To(Equal(placementv1beta1.ApprovalRequestSpec{TargetUpdateRun: "first", TargetStage: "all"}))
+	g.Expect(greetingOn(g, ns)).To(BeEmpty(), "placed before the approval")
+	meta.SetStatusCondition(&ar.Status.Conditions, metav1.Condition{Type: placementv1beta1.ApprovalRequestApprovedConditionType,
+		Status: metav1.ConditionTrue, Reason: "Approved", Message: "the team approves", ObservedGeneration: ar.Generation})
+	g.Expect(user.Status().Update(ctx, ar)).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		got := &placementv1beta1.StagedUpdateRun{}
+		g.Expect(user.Get(ctx, client.ObjectKeyFromObject(run), got)).To(Succeed())
+		c := meta.FindStatusCondition(got.Status.Conditions, placementv1beta1.UpdateRunSucceededConditionType)
+		g.Expect(c).NotTo(BeNil(), "%+v", got.Status.Conditions)
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
+		g.Expect(got.Status.StagesStatus[0].Clusters).To(HaveLen(len(memberNames())))
+	}, wait).Should(Succeed())
+	g.Eventually(func(g Gomega) map[string]string { return greetingOn(g, ns) }, wait).Should(HaveLen(len(memberNames())))
+}

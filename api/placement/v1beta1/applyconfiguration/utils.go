@@ -28,6 +28,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.AppliedWorkStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ApplyStrategy"):
 		return &placementv1beta1.ApplyStrategyApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("ApprovalRequest"):
+		return &placementv1beta1.ApprovalRequestApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ApprovalRequestSpec"):
 		return &placementv1beta1.ApprovalRequestSpecApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ApprovalRequestStatus"):
@@ -178,6 +180,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &placementv1beta1.ServerSideApplyConfigApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("StageConfig"):
 		return &placementv1beta1.StageConfigApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StagedUpdateRun"):
+		return &placementv1beta1.StagedUpdateRunApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StagedUpdateStrategy"):
+		return &placementv1beta1.StagedUpdateStrategyApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("StageTask"):
 		return &placementv1beta1.StageTaskApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("StageTaskStatus"):
