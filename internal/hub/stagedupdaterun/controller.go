@@ -35,6 +35,23 @@ type Options struct {
 	Clock clock.PassiveClock
 }
 
+// picked are the members the scheduler picked for a policy snapshot, or nil when it has not
+// scheduled the snapshot's current generation yet.
+func picked(policy placementv1beta1.PolicySnapshotObj) []string {
+	st := policy.GetPolicySnapshotStatus()
+	c := meta.FindStatusCondition(st.Conditions, placementv1beta1.PolicySnapshotScheduledConditionType)
+	if c == nil || c.ObservedGeneration != policy.GetGeneration() {
+		return nil
+	}
+	out := []string{}
+	for _, d := range st.ClusterDecisions {
+		if d.Selected {
+			out = append(out, d.ClusterName)
+		}
+	}
+	return out
+}
+
 // snapshotsResource is what kubectl calls the key's resource snapshots.
 func snapshotsResource(key scope.Key) string {
 	if key.Namespace != "" {
@@ -237,6 +254,7 @@ func (r *Reconciler) facts(ctx context.Context, run placementv1beta1.UpdateRunOb
 		}
 		if policy != nil {
 			f.PolicySnapshotIndex = strconv.Itoa(snapshot.Index(policy, placementv1beta1.PolicyIndexLabel))
+			f.Picked = picked(policy)
 		}
 	}
 	master, index, why, err := r.resourceSnapshot(ctx, run, initialized)

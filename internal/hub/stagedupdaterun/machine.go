@@ -48,6 +48,9 @@ type Facts struct {
 	Strategy *placementv1beta1.UpdateStrategySpec
 	// PolicySnapshotIndex is the index of the placement's latest policy snapshot, or "".
 	PolicySnapshotIndex string
+	// Picked are the members the scheduler picked for that snapshot, nil until it has
+	// scheduled it.
+	Picked []string
 	// ResourceSnapshotIndex and ResourceSnapshot are the index the run rolls out and its
 	// master snapshot's name; ResourceSnapshot is "" when it cannot be had, and
 	// ResourceSnapshotError then says why.
@@ -152,7 +155,7 @@ func (m *machine) plan0() string {
 			m.kinds().placement, spec.PlacementName, crp.GetPlacementSpec().Strategy.Type)
 	case m.f.Strategy == nil:
 		return fmt.Sprintf("%s %q not found: create it (spec.stagedRolloutStrategyName cannot change)", m.kinds().strategy, spec.StagedUpdateStrategyName)
-	case m.f.PolicySnapshotIndex == "":
+	case m.f.PolicySnapshotIndex == "" || m.f.Picked == nil:
 		return fmt.Sprintf("%s %q has not been scheduled yet", m.kinds().placement, spec.PlacementName)
 	case m.f.ResourceSnapshot == "":
 		return m.f.ResourceSnapshotError
@@ -169,6 +172,18 @@ func (m *machine) plan0() string {
 	}
 	slices.Sort(targets)
 	slices.Sort(leaving)
+	// The stages are worked out once, so every member the scheduler picked must have its
+	// binding first.
+	var unbound []string
+	for _, c := range m.f.Picked {
+		if !slices.Contains(targets, c) {
+			unbound = append(unbound, c)
+		}
+	}
+	if len(unbound) > 0 {
+		slices.Sort(unbound)
+		return fmt.Sprintf("waiting for the scheduler to bind the members it picked: %s", strings.Join(unbound, ", "))
+	}
 	strategy := m.f.Strategy.DeepCopy()
 	stageOf := map[string]string{}
 	st := placementv1beta1.UpdateRunStatus{Conditions: m.st.Conditions}
@@ -381,11 +396,7 @@ func (m *machine) advanceStage(s *placementv1beta1.StageUpdatingStatus, cfg *pla
 		m.cond(&s.Conditions, placementv1beta1.StageProgressingConditionType, metav1.ConditionFalse, placementv1beta1.StageUpdatingWaitingReason, m.waitingFor)
 		return false
 	}
-	now := metav1.NewTime(m.f.Now)
-	s.EndTime = &now
-	m.cond(&s.Conditions, placementv1beta1.StageProgressingConditionType, metav1.ConditionFalse, placementv1beta1.StageUpdatingSucceededReason, "")
-	m.cond(&s.Conditions, placementv1beta1.StageSucceededConditionType, metav1.ConditionTrue, placementv1beta1.StageUpdatingSucceededReason, "")
-	return true
+	return m.succeed(s)
 }
 
 // observe looks at a member being updated: it marks it Succeeded once its binding serves the
@@ -542,6 +553,11 @@ func (m *machine) advanceDeletion(s *placementv1beta1.StageUpdatingStatus) bool 
 			fmt.Sprintf("removing the placement from %d members it no longer picks", left))
 		return false
 	}
+	return m.succeed(s)
+}
+
+// succeed ends a stage that is done; it returns true, for the callers to pass on.
+func (m *machine) succeed(s *placementv1beta1.StageUpdatingStatus) bool {
 	now := metav1.NewTime(m.f.Now)
 	s.EndTime = &now
 	m.cond(&s.Conditions, placementv1beta1.StageProgressingConditionType, metav1.ConditionFalse, placementv1beta1.StageUpdatingSucceededReason, "")

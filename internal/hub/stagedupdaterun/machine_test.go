@@ -37,6 +37,7 @@ func newWorld(strategy placementv1beta1.UpdateStrategySpec, members map[string]m
 	}
 	for name := range members {
 		f.Bindings[name] = &Binding{Name: "web-" + name, State: placementv1beta1.BindingStateScheduled, Generation: 1}
+		f.Picked = append(f.Picked, name)
 	}
 	run := &placementv1beta1.ClusterStagedUpdateRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Generation: 1},
 		Spec: placementv1beta1.UpdateRunSpec{PlacementName: "web", StagedUpdateStrategyName: "s", State: placementv1beta1.UpdateRunStateRun}}
@@ -64,6 +65,12 @@ func (w *world) step(t *testing.T) Plan {
 	}
 	w.last = p
 	return p
+}
+
+// unpick makes the scheduler drop a member: its binding is Unscheduled.
+func (w *world) unpick(c string) {
+	w.facts.Bindings[c].State = placementv1beta1.BindingStateUnscheduled
+	w.facts.Picked = slices.DeleteFunc(w.facts.Picked, func(p string) bool { return p == c })
 }
 
 // available makes the member agent report the binding's current generation available.
@@ -96,6 +103,8 @@ func TestInitializeRefusesWhatCannotRun(t *testing.T) {
 			`spec.strategy.type "RollingUpdate": a staged update run rolls out only placements with spec.strategy.type External`},
 		{"no strategy", func(w *world) { w.facts.Strategy = nil }, `ClusterStagedUpdateStrategy "s" not found`},
 		{"not scheduled", func(w *world) { w.facts.PolicySnapshotIndex = "" }, "has not been scheduled yet"},
+		{"scheduling not recorded", func(w *world) { w.facts.Picked = nil }, "has not been scheduled yet"},
+		{"a picked member not bound yet", func(w *world) { delete(w.facts.Bindings, "m2") }, "waiting for the scheduler to bind the members it picked: m2"},
 		{"no snapshot", func(w *world) {
 			w.facts.ResourceSnapshot, w.facts.ResourceSnapshotError = "", "no resource snapshot of index 1"
 		}, "no resource snapshot of index 1"},
@@ -126,7 +135,7 @@ func TestInitializeWorksTheStagesOut(t *testing.T) {
 	canary.BeforeStageTasks = []placementv1beta1.StageTask{{Type: placementv1beta1.StageTaskTypeApproval}}
 	w := newWorld(placementv1beta1.UpdateStrategySpec{Stages: []placementv1beta1.StageConfig{canary, stage("prod", map[string]string{"env": "prod"})}},
 		map[string]map[string]string{"c1": {"env": "canary", "order": "10"}, "c2": {"env": "canary", "order": "9"}, "p1": {"env": "prod"}, "gone": {"env": "prod"}})
-	w.facts.Bindings["gone"].State = placementv1beta1.BindingStateUnscheduled
+	w.unpick("gone")
 	w.run.Spec.State = placementv1beta1.UpdateRunStateInitialize
 	p := w.step(t)
 	if c := w.cond(placementv1beta1.UpdateRunInitializedConditionType); c == nil || c.Status != metav1.ConditionTrue || c.Reason != placementv1beta1.UpdateRunInitializeSucceededReason {
@@ -314,7 +323,7 @@ func TestStopAndResume(t *testing.T) {
 func TestDeletionStageRemovesUnpickedMembers(t *testing.T) {
 	w := newWorld(placementv1beta1.UpdateStrategySpec{Stages: []placementv1beta1.StageConfig{stage("one", nil)}},
 		map[string]map[string]string{"a": {}, "old": {}})
-	w.facts.Bindings["old"].State = placementv1beta1.BindingStateUnscheduled
+	w.unpick("old")
 	w.step(t)
 	w.available("a")
 	p := w.step(t)

@@ -39,6 +39,16 @@ func namespaceAdmin(g Gomega, ns, name string) client.WithWatch {
 	return c
 }
 
+// placeNamespaceOnly places the namespace, without its contents, on every member, as a
+// platform team does before a namespace's team places its own resources.
+func placeNamespaceOnly(t *testing.T, g Gomega, ns string) {
+	t.Helper()
+	nsOnly := crp(ns+"-namespace", ns, nil)
+	nsOnly.Spec.ResourceSelectors[0].SelectionScope = placementv1beta1.NamespaceOnly
+	g.Expect(fleet.Hub.Create(ctx, nsOnly)).To(Succeed())
+	t.Cleanup(func() { _ = fleet.Hub.Delete(ctx, crp(ns+"-namespace", "", nil)) })
+}
+
 // TestResourcePlacementByNamespaceAdmin: a platform team places the namespace everywhere
 // (NamespaceOnly); the namespace's admin, with no rights outside it, places its ConfigMap and
 // Deployment on two of the three members with a PickN ResourcePlacement and watches it.
@@ -46,10 +56,7 @@ func TestResourcePlacementByNamespaceAdmin(t *testing.T) {
 	g := NewWithT(t)
 	const ns = "rp-team"
 	app(g, ns)
-	nsOnly := crp("rp-team-namespace", ns, nil)
-	nsOnly.Spec.ResourceSelectors[0].SelectionScope = placementv1beta1.NamespaceOnly
-	g.Expect(fleet.Hub.Create(ctx, nsOnly)).To(Succeed())
-	t.Cleanup(func() { _ = fleet.Hub.Delete(ctx, crp("rp-team-namespace", "", nil)) })
+	placeNamespaceOnly(t, g, ns)
 
 	user := namespaceAdmin(g, ns, "team-admin")
 	// The admin of rp-team can do nothing cluster-wide, nor in another namespace.
@@ -170,10 +177,7 @@ func TestStagedUpdateRunOfAResourcePlacement(t *testing.T) {
 	g := NewWithT(t)
 	const ns = "rp-staged"
 	configApp(g, ns)
-	nsOnly := crp("rp-staged-namespace", ns, nil)
-	nsOnly.Spec.ResourceSelectors[0].SelectionScope = placementv1beta1.NamespaceOnly
-	g.Expect(fleet.Hub.Create(ctx, nsOnly)).To(Succeed())
-	t.Cleanup(func() { _ = fleet.Hub.Delete(ctx, crp("rp-staged-namespace", "", nil)) })
+	placeNamespaceOnly(t, g, ns)
 	user := namespaceAdmin(g, ns, "team-admin")
 	g.Eventually(func() error {
 		return user.List(ctx, &placementv1beta1.StagedUpdateRunList{}, client.InNamespace(ns))
