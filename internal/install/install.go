@@ -12,11 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -24,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
@@ -62,7 +65,32 @@ func Hub(ctx context.Context, cfg *rest.Config) error {
 	if err := Ensure(ctx, c, append(MCS(), profile)); err != nil {
 		return err
 	}
-	return apply(ctx, c, policies)
+	if err := apply(ctx, c, policies); err != nil {
+		return err
+	}
+	return waitAdmissionSynced(ctx, c)
+}
+
+// waitAdmissionSynced waits until the admission policies whose parameters are overrides can
+// judge a request. Until the API server has listed their parameter kind, it refuses every
+// override with "not yet synced to use for admission", so the hub is not ready before that.
+// A dry-run create of an empty override is the probe: any answer but that one will do.
+func waitAdmissionSynced(ctx context.Context, c client.Client) error {
+	probes := []client.Object{
+		&placementv1beta1.ClusterResourceOverride{ObjectMeta: metav1.ObjectMeta{Name: "flotilla-admission-probe"}},
+		&placementv1beta1.ResourceOverride{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "flotilla-admission-probe"}},
+	}
+	for _, probe := range probes {
+		var lastErr error
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			lastErr = c.Create(ctx, probe.DeepCopyObject().(client.Object), client.DryRunAll)
+			return lastErr == nil || !strings.Contains(lastErr.Error(), "not yet synced"), nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for the override admission policies to sync: %w", errors.Join(err, lastErr))
+		}
+	}
+	return nil
 }
 
 // Manifests returns every object Install applies, CRDs first; the tests read it.
