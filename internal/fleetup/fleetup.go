@@ -27,6 +27,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/loadbalancer"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/member"
+	"github.com/flotilla-dev/flotilla/internal/member/credentials"
 	"github.com/flotilla-dev/flotilla/internal/providers/local"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
@@ -195,6 +196,7 @@ func (f *Fleet) StartAgent(name string) {
 		return member.Run(ctx, f.AgentConfigs[name], m.Config, member.Options{
 			Name: name, UpgradeProvider: updatesv1alpha1.ProviderLocal, NodeUpgradeDuration: f.nodeUpgradeDuration,
 			WorkResyncPeriod: f.workResync,
+			HubTokenStore:    credentials.FileStore{Path: f.AgentTokenPath(name)},
 		})
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,10 +15,10 @@ import (
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
+	"github.com/flotilla-dev/flotilla/internal/memberjoin"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 )
 
@@ -46,57 +45,25 @@ func MemberLabels(i int) map[string]string {
 }
 
 // AgentIdentity is the hub ServiceAccount a member agent authenticates as.
-func AgentIdentity(member string) rbacv1.Subject {
-	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: member + "-agent", Namespace: SystemNamespace}
-}
-
-// agentTokenLifetime is how long a local member agent's token lasts; a local fleet is
-// restarted long before.
-const agentTokenLifetime = 365 * 24 * 3600
+func AgentIdentity(member string) rbacv1.Subject { return memberjoin.Identity(member) }
 
 // RegisterMember gives the member an identity on the hub (a ServiceAccount and a token for
-// it, see RenewAgentToken), and creates or updates its MemberCluster. It returns the rest
-// config the member's agent uses.
+// it, see RenewAgentToken), and applies its MemberCluster, as `flotilla member join` does. It
+// returns the rest config the member's agent uses.
 func (f *Fleet) RegisterMember(ctx context.Context, member *Cluster, heartbeatSeconds int32, labels, annotations map[string]string) (*rest.Config, error) {
 	agentCfg, err := f.RenewAgentToken(ctx, member.Name)
 	if err != nil {
 		return nil, err
 	}
-
 	hub, err := client.New(f.Hub.Config, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return nil, err
 	}
-	// The hub's controllers write the member too (finalizers, status), so a conflict only
-	// means reading it again.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		mc := &clusterv1beta1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: member.Name}}
-		err := hub.Get(ctx, client.ObjectKeyFromObject(mc), mc)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-		exists := err == nil
-		if mc.Labels == nil {
-			mc.Labels = map[string]string{}
-		}
-		for k, v := range labels {
-			mc.Labels[k] = v
-		}
-		if len(annotations) > 0 && mc.Annotations == nil {
-			mc.Annotations = map[string]string{}
-		}
-		for k, v := range annotations {
-			mc.Annotations[k] = v
-		}
-		mc.Spec.Identity = AgentIdentity(member.Name)
-		mc.Spec.HeartbeatPeriodSeconds = heartbeatSeconds
-		if exists {
-			return hub.Update(ctx, mc)
-		}
-		return hub.Create(ctx, mc)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writing the MemberCluster %s: %w", member.Name, err)
+	if err := memberjoin.ApplyMemberCluster(ctx, hub, memberjoin.MemberCluster{
+		Name: member.Name, Identity: AgentIdentity(member.Name), HeartbeatPeriodSeconds: heartbeatSeconds,
+		Labels: labels, Annotations: annotations,
+	}); err != nil {
+		return nil, err
 	}
 	return agentCfg, nil
 }
@@ -235,31 +202,29 @@ func (f *Fleet) AgentTokenPath(member string) string {
 	return filepath.Join(f.Dir, "agents", member+"-hub.token")
 }
 
-// RenewAgentToken makes sure the member's hub ServiceAccount exists, requests a new token for
-// it and writes the token to AgentTokenPath (atomically, 0600). It writes the identity's
-// kubeconfig to DIR/agents/<member>-hub.kubeconfig, pointing at that file, and returns the
-// rest config the member's agent uses.
+// RenewAgentToken makes sure the member's hub identity exists (memberjoin.EnsureIdentity),
+// issues it a token of memberjoin.DefaultTokenLifetime, and writes the token to
+// AgentTokenPath (atomically, 0600). The agent renews that token itself from then on, as any
+// joined agent does. It writes the identity's kubeconfig to DIR/agents/<member>-hub.kubeconfig,
+// pointing at that file, and returns the rest config the member's agent uses.
 func (f *Fleet) RenewAgentToken(ctx context.Context, member string) (*rest.Config, error) {
 	cs, err := kubernetes.NewForConfig(f.Hub.Config)
 	if err != nil {
 		return nil, err
 	}
-	id := AgentIdentity(member)
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: id.Name, Namespace: id.Namespace}}
-	if _, err := cs.CoreV1().ServiceAccounts(id.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating the agent ServiceAccount of %s: %w", member, err)
-	}
-	tr, err := cs.CoreV1().ServiceAccounts(id.Namespace).CreateToken(ctx, id.Name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](agentTokenLifetime)},
-	}, metav1.CreateOptions{})
+	id, err := memberjoin.EnsureIdentity(ctx, cs, member)
 	if err != nil {
-		return nil, fmt.Errorf("requesting a token for the agent of %s: %w", member, err)
+		return nil, err
+	}
+	token, _, err := memberjoin.IssueToken(ctx, cs, member, memberjoin.DefaultTokenLifetime)
+	if err != nil {
+		return nil, err
 	}
 	tokenPath := f.AgentTokenPath(member)
 	if err := ensureDir(filepath.Dir(tokenPath)); err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(tokenPath, []byte(tr.Status.Token)); err != nil {
+	if err := WriteFileAtomic(tokenPath, []byte(token)); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(f.Dir, "agents", member+"-hub.kubeconfig")

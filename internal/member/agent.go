@@ -23,6 +23,7 @@ import (
 
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/install"
+	"github.com/flotilla-dev/flotilla/internal/member/credentials"
 	"github.com/flotilla-dev/flotilla/internal/member/imc"
 	"github.com/flotilla-dev/flotilla/internal/member/upgrade"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
@@ -42,6 +43,12 @@ type Options struct {
 	NodeUpgradeDuration time.Duration
 	// WorkResyncPeriod is how often applied Works are checked for drift; 0 means 30 s.
 	WorkResyncPeriod time.Duration
+	// HubTokenStore holds the agent's hub token, which the agent renews before it expires;
+	// nil for credentials it cannot renew (a client certificate, a token without expiry).
+	HubTokenStore credentials.Store
+	// HubTokenRenewFraction is the share of a token's lifetime after which it is renewed;
+	// 0 means credentials.DefaultRenewFraction.
+	HubTokenRenewFraction float64
 }
 
 // Env is what every member-agent controller gets to set itself up.
@@ -63,6 +70,7 @@ type Env struct {
 
 // controllers lists the member agent's controllers. Each capability adds one entry.
 var controllers = []func(Env) error{
+	setupCredentials,
 	setupHeartbeat,
 	setupUpgrade,
 	setupNetworking,
@@ -122,6 +130,12 @@ func NewManager(ctx context.Context, hubCfg, memberCfg *rest.Config, opts Option
 		return nil, err
 	}
 	return mgr, nil
+}
+
+func setupCredentials(env Env) error {
+	return credentials.Setup(env.Manager, credentials.Options{
+		Store: env.Options.HubTokenStore, Fraction: env.Options.HubTokenRenewFraction, MemberName: env.Name,
+	})
 }
 
 func setupHeartbeat(env Env) error {

@@ -14,6 +14,9 @@ const (
 	// to the fleet. Deleting a Strict member is refused while it is true
 	// (config/policies/23-member-delete-guard.yaml).
 	ConditionServicesExported = "ServicesExported"
+	// ConditionAgentIdentity is Flotilla's own: whether the ServiceAccount that spec.identity
+	// names exists on the hub. Deleting it revokes every token of the agent at once.
+	ConditionAgentIdentity = "AgentIdentity"
 
 	// MemberClusterFinalizer holds a MemberCluster until its agent left and its namespace is gone.
 	MemberClusterFinalizer = "kubernetes-fleet.io/membercluster-finalizer"

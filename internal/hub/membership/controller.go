@@ -83,6 +83,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 }
 
 func (r *Reconciler) register(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &clusterv1beta1.MemberCluster{}, identityIndex, indexIdentity); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membercluster").
 		For(&clusterv1beta1.MemberCluster{}).
@@ -91,6 +94,9 @@ func (r *Reconciler) register(mgr ctrl.Manager) error {
 		Watches(&clusterv1beta1.InternalMemberCluster{}, controllerdefaults.EnqueueByLabel(clusterv1beta1.MemberNameLabel)).
 		// An export appearing or going changes the ServicesExported condition.
 		Watches(&networkingv1alpha1.InternalServiceExport{}, handler.EnqueueRequestsFromMapFunc(memberOfNamespace),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// The agent's ServiceAccount going (revoked) or coming back changes AgentIdentity.
+		WatchesMetadata(&corev1.ServiceAccount{}, handler.EnqueueRequestsFromMapFunc(r.membersOfServiceAccount),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WithOptions(controllerdefaults.Options(0)).
 		Complete(r)
@@ -143,6 +149,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		Message:            fmt.Sprintf("namespace %s, its RBAC and the InternalMemberCluster are ready for the member agent", imc.Namespace),
 	})
 	recheck := r.copyAgentStatus(mc, imc)
+	if err := r.setAgentIdentity(ctx, mc); err != nil {
+		return reconcile.Result{}, err
+	}
 	var exports networkingv1alpha1.InternalServiceExportList
 	if err := r.Client.List(ctx, &exports, client.InNamespace(imc.Namespace)); err != nil {
 		return reconcile.Result{}, err

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -108,6 +109,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// A failed heartbeat is retried at the period, not by the workqueue's backoff: the
 		// hub judges staleness by the period, so the next try must never come later than
 		// that. The error stays visible in the agent's readiness check.
+		if apierrors.IsUnauthorized(err) {
+			err = fmt.Errorf("the hub refused the agent's credentials (401 Unauthorized): its identity was revoked or its token expired; "+
+				"the agent does nothing on the hub and deletes nothing on the member until valid credentials are stored: "+
+				"run `flotilla member join %s` to issue new ones", r.MemberName)
+			r.record(err)
+		}
 		log.FromContext(ctx).Error(err, "heartbeat failed; retrying at the heartbeat period", "period", period)
 		return reconcile.Result{RequeueAfter: period}, nil
 	}
