@@ -10,6 +10,17 @@ BIN := bin
 GO_TEST_FLAGS ?= -count=1 -timeout 25m
 MEMBERS ?= 3
 
+# make image: the version and commit are stamped into the binary (flotilla version) and the
+# image's labels. The commit time is every file's mtime, so the same commit gives the same
+# image digest (see docs/image.md).
+IMAGE_DIR := $(BIN)/image
+IMAGE_ARCH ?= amd64
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_LDFLAGS = -s -w -X github.com/flotilla-dev/flotilla/internal/cli.version=$(VERSION) \
+	-X github.com/flotilla-dev/flotilla/internal/cli.revision=$(or $(REVISION),dev)
+
 .PHONY: all
 all: build
 
@@ -47,6 +58,15 @@ lint: ## Run golangci-lint (pinned in hack/lint, built once into the tools cache
 .PHONY: build
 build: ## Build bin/flotilla.
 	go build -o $(BIN)/flotilla ./cmd/flotilla
+
+.PHONY: image
+image: ## Build the flotilla image offline (no Docker, no base image) into bin/image; PUSH=registry/repo also pushes :$(VERSION).
+	mkdir -p $(IMAGE_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags '$(IMAGE_LDFLAGS)' \
+		-o $(IMAGE_DIR)/flotilla-linux-$(IMAGE_ARCH) ./cmd/flotilla
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) go run ./hack/image --binary $(IMAGE_DIR)/flotilla-linux-$(IMAGE_ARCH) \
+		--arch $(IMAGE_ARCH) --out $(IMAGE_DIR)/oci --tarball $(IMAGE_DIR)/flotilla.tar \
+		--version '$(VERSION)' --revision '$(REVISION)' $(if $(PUSH),--push '$(PUSH):$(VERSION)')
 
 .PHONY: run
 run: build tools ## Start a local fleet of a hub and $(MEMBERS) members in the foreground.

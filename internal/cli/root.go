@@ -50,6 +50,7 @@ Members:   flotilla member
 Placement: flotilla placement
 Updates:   flotilla strategy, flotilla updaterun, flotilla gate
 Services:  flotilla service
+Build:     flotilla version
 User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -67,6 +68,7 @@ User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 		newUpdateRunCommand(),
 		newGateCommand(),
 		newServiceCommand(),
+		newVersionCommand(),
 	)
 	return root
 }
