@@ -40,12 +40,14 @@ generate: ## Regenerate deepcopy code, apply configurations and CRDs from the AP
 	mkdir -p config/crd/shared
 	mv config/crd/bases/multicluster.x-k8s.io_clusterprofiles.yaml config/crd/shared/
 	go run ./hack/crdversions config/crd/bases
+	@# The hub chart carries the same CRDs and policies as `flotilla hub`'s own install.
+	go run ./hack/chartfiles charts/flotilla-hub
 
 .PHONY: verify
 verify: generate ## Fail when generated files are stale, the code is not gofmt'ed, or vet complains.
-	@if [ -n "$$(git status --porcelain -- api config/crd)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config/crd charts)" ]; then \
 		echo "generated files are stale: run 'make generate' and commit the result"; \
-		git status --porcelain -- api config/crd; git --no-pager diff --stat -- api config/crd; exit 1; fi
+		git status --porcelain -- api config/crd charts; git --no-pager diff --stat -- api config/crd charts; exit 1; fi
 	@if [ -n "$$(gofmt -l ./api ./cmd ./internal ./test)" ]; then \
 		echo "not gofmt'ed:"; gofmt -l ./api ./cmd ./internal ./test; exit 1; fi
 	go vet ./...
