@@ -45,7 +45,7 @@ member stays cordoned. Run it again once the budget allows, and 'flotilla member
 NAME' when the maintenance is done.`,
 		Example: `  flotilla member drain member-1 --kubeconfig hub.kubeconfig
   flotilla member drain member-1 --timeout 10m`,
-		Args: exactArgs(1, "the member to drain"),
+		Args: oneArg("the member to drain"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := hubClient(kubeconfig)
 			if err != nil {
@@ -71,7 +71,7 @@ KubeFleet's kubectl fleet draincluster added. Other taints stay. Placements whos
 picks the member place on it again; evicted placements come back only if their policy picks
 the member.`,
 		Example: `  flotilla member uncordon member-1 --kubeconfig hub.kubeconfig`,
-		Args:    exactArgs(1, "the member to uncordon"),
+		Args:    oneArg("the member to uncordon"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := hubClient(kubeconfig)
 			if err != nil {
@@ -93,10 +93,10 @@ the member.`,
 	return cmd
 }
 
-// exactArgs wants n arguments and says which when they are missing.
-func exactArgs(n int, what string) cobra.PositionalArgs {
+// oneArg wants one argument and says which when it is missing.
+func oneArg(what string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
+		if len(args) != 1 {
 			return usageError{fmt.Errorf("give %s (got %d arguments)", what, len(args))}
 		}
 		return nil

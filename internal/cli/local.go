@@ -73,11 +73,15 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 		Example: `  flotilla local up
   flotilla local up --members 5 --dir /tmp/fleet
   flotilla local up --workloads     # placed Deployments really become available
+  flotilla local up --spare 1       # and a cluster member-4 to join with 'flotilla member join'
   kubectl --kubeconfig /tmp/fleet/hub.kubeconfig get memberclusters --show-labels`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Members < 0 {
 				return usageError{fmt.Errorf("--members must be 0 or more, not %d", opts.Members)}
+			}
+			if opts.Spare < 0 {
+				return usageError{fmt.Errorf("--spare must be 0 or more, not %d", opts.Spare)}
 			}
 			if opts.HeartbeatSeconds < 1 || opts.HeartbeatSeconds > 600 {
 				return usageError{fmt.Errorf("--heartbeat-seconds must be from 1 to 600, not %d", opts.HeartbeatSeconds)}
@@ -105,6 +109,7 @@ Go is installed, they are built first (several minutes on 2 cores).`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Members, "members", 3, "number of member clusters")
+	f.IntVar(&opts.Spare, "spare", 0, "number of clusters more, after the members, with nothing of Flotilla on them: join them with 'flotilla member join'")
 	f.StringVar(&opts.Dir, "dir", "", "folder for kubeconfigs, keys, data and logs: your own, not writable by others; created 0700 if missing (default: a new temporary folder, printed)")
 	f.Int32Var(&opts.HeartbeatSeconds, "heartbeat-seconds", 5, "heartbeatPeriodSeconds of each member")
 	f.DurationVar(&opts.ForceDeleteWait, "force-delete-wait", time.Minute, "how long a deleted member waits for its agent to leave")

@@ -22,9 +22,9 @@ func newMemberCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "member",
 		Aliases: []string{"members"},
-		Short:   "Look at the fleet's member clusters, and drain or uncordon one",
+		Short:   "Join, list, drain, uncordon and unjoin the fleet's member clusters",
 	}
-	cmd.AddCommand(newMemberListCommand(), newMemberDrainCommand(), newMemberUncordonCommand())
+	cmd.AddCommand(newMemberListCommand(), newMemberJoinCommand(), newMemberUnjoinCommand(), newMemberDrainCommand(), newMemberUncordonCommand())
 	return cmd
 }
 

@@ -35,7 +35,10 @@ import (
 // Options say what fleet to bring up.
 type Options struct {
 	Members int
-	Dir     string
+	// Spare are more member clusters, started after the members with nothing of Flotilla on
+	// them: no MemberCluster and no agent, for `flotilla member join` to join.
+	Spare int
+	Dir   string
 	// HeartbeatSeconds is each member's heartbeatPeriodSeconds.
 	HeartbeatSeconds int32
 	// ForceDeleteWait is the hub's wait for an agent that does not leave.
@@ -89,6 +92,7 @@ type Fleet struct {
 
 	nodeUpgradeDuration time.Duration
 	workResync          time.Duration
+	joined              int // the first joined of Members are members; the rest are spare
 	forceDeleteWait     time.Duration
 	hubs                []*hubReplica
 	stopLoadBalancer    context.CancelFunc
@@ -121,7 +125,7 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		}
 	}
 	lf, err := localfleet.Start(ctx, localfleet.Options{
-		Members: opts.Members, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads,
+		Members: opts.Members + opts.Spare, Dir: opts.Dir, Binaries: opts.Binaries, Workloads: opts.Workloads,
 		Restart: opts.Restart, Log: logw,
 	})
 	if err != nil {
@@ -132,7 +136,7 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 		return nil, fmt.Errorf("installing Flotilla's CRDs and policies on the hub: %w", err)
 	}
 	f := &Fleet{Fleet: lf, AgentConfigs: map[string]*rest.Config{}, agents: map[string]context.CancelFunc{}, workResync: opts.WorkResyncPeriod,
-		log: logw, running: map[string]bool{},
+		joined: opts.Members, log: logw, running: map[string]bool{},
 		controllerFailed: make(chan struct{}), failed: make(chan struct{}), stopped: make(chan struct{})}
 	go f.watchFailures()
 	defer func() {
@@ -140,7 +144,7 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 			f.Stop()
 		}
 	}()
-	fmt.Fprintf(logw, "API servers ready: hub and %d members\n", opts.Members)
+	fmt.Fprintf(logw, "API servers ready: hub and %d members\n", opts.Members+opts.Spare)
 	if f.Hub, err = client.New(lf.Hub.Config, client.Options{Scheme: scheme.Scheme}); err != nil {
 		return nil, err
 	}
@@ -155,19 +159,24 @@ func Up(ctx context.Context, opts Options) (_ *Fleet, err error) {
 	}
 	f.nodeUpgradeDuration = opts.NodeUpgradeDuration
 	for i, m := range lf.Members {
-		agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1),
-			map[string]string{updatesv1alpha1.ProviderAnnotation: updatesv1alpha1.ProviderLocal})
-		if err != nil {
-			return nil, err
+		// A spare cluster gets its nodes like any member, and nothing of Flotilla.
+		if i < opts.Members {
+			agentCfg, err := lf.RegisterMember(ctx, m, opts.HeartbeatSeconds, localfleet.MemberLabels(i+1),
+				map[string]string{updatesv1alpha1.ProviderAnnotation: updatesv1alpha1.ProviderLocal})
+			if err != nil {
+				return nil, err
+			}
+			f.AgentConfigs[m.Name] = agentCfg
 		}
-		f.AgentConfigs[m.Name] = agentCfg
 		if err := localfleet.SeedNodes(ctx, m.Config, localfleet.DefaultNodePools(), localfleet.KubeVersion); err != nil {
 			return nil, fmt.Errorf("seeding the nodes of %s: %w", m.Name, err)
 		}
 		if err := local.LabelNodesWithRegion(ctx, m.Config, localfleet.RegionOf(i+1)); err != nil {
 			return nil, fmt.Errorf("labelling the nodes of %s: %w", m.Name, err)
 		}
-		f.StartAgent(m.Name)
+		if i < opts.Members {
+			f.StartAgent(m.Name)
+		}
 	}
 	lbCtx, stopLoadBalancer := context.WithCancel(context.Background())
 	f.stopLoadBalancer = stopLoadBalancer
@@ -263,7 +272,8 @@ func (f *Fleet) Err() error {
 	return errors.Join(append([]error{f.Failure()}, f.errs...)...)
 }
 
-// WaitJoined waits until every member's MemberCluster is Joined=True.
+// WaitJoined waits until every member's MemberCluster is Joined=True (the spare clusters
+// have none).
 func (f *Fleet) WaitJoined(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -287,7 +297,7 @@ func (f *Fleet) WaitJoined(ctx context.Context, timeout time.Duration) error {
 
 func (f *Fleet) notJoined(ctx context.Context) ([]string, error) {
 	var pending []string
-	for _, m := range f.Members {
+	for _, m := range f.Members[:f.joined] {
 		mc := &clusterv1beta1.MemberCluster{}
 		if err := f.Hub.Get(ctx, client.ObjectKey{Name: m.Name}, mc); err != nil {
 			return []string{m.Name}, err

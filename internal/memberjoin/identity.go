@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
@@ -67,4 +68,37 @@ func EnsureIdentity(ctx context.Context, hub kubernetes.Interface, member string
 		return id, fmt.Errorf("applying the RoleBinding %s/%s: %w", id.Namespace, role, err)
 	}
 	return id, nil
+}
+
+// RemoveIdentity deletes what EnsureIdentity made: the RoleBinding, the Role and the
+// ServiceAccount, whose tokens stop working at once. Objects of the same names that joining
+// did not make are left alone.
+func RemoveIdentity(ctx context.Context, hub kubernetes.Interface, member string) error {
+	id := Identity(member)
+	role := RenewalRoleName(member)
+	ours := func(l map[string]string) bool {
+		return l[ManagedByLabel] == ManagedByValue && l[clusterv1beta1.MemberNameLabel] == member
+	}
+	if rb, err := hub.RbacV1().RoleBindings(id.Namespace).Get(ctx, role, metav1.GetOptions{}); err == nil && ours(rb.Labels) {
+		if err := hub.RbacV1().RoleBindings(id.Namespace).Delete(ctx, role, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting RoleBinding %s/%s: %w", id.Namespace, role, err)
+		}
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading RoleBinding %s/%s: %w", id.Namespace, role, err)
+	}
+	if r, err := hub.RbacV1().Roles(id.Namespace).Get(ctx, role, metav1.GetOptions{}); err == nil && ours(r.Labels) {
+		if err := hub.RbacV1().Roles(id.Namespace).Delete(ctx, role, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting Role %s/%s: %w", id.Namespace, role, err)
+		}
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading Role %s/%s: %w", id.Namespace, role, err)
+	}
+	if sa, err := hub.CoreV1().ServiceAccounts(id.Namespace).Get(ctx, id.Name, metav1.GetOptions{}); err == nil && ours(sa.Labels) {
+		if err := hub.CoreV1().ServiceAccounts(id.Namespace).Delete(ctx, id.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting ServiceAccount %s/%s: %w", id.Namespace, id.Name, err)
+		}
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading ServiceAccount %s/%s: %w", id.Namespace, id.Name, err)
+	}
+	return nil
 }

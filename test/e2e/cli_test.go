@@ -19,24 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
-
-// buildFlotilla builds the flotilla binary for the CLI tests; with FLOTILLA_E2E_RACE=1
-// (`make test-race`) it is built with the race detector, so the hub and agents it starts
-// are checked too.
-func buildFlotilla(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "flotilla")
-	args := []string{"build", "-o", bin}
-	if os.Getenv("FLOTILLA_E2E_RACE") == "1" {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, "../../cmd/flotilla")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // localUp starts `flotilla local up` and returns it with a channel of its output lines.
 func localUp(t *testing.T, bin, dir string, members string, extra ...string) (*exec.Cmd, <-chan string, *bytes.Buffer) {
@@ -93,7 +77,7 @@ func waitForLine(t *testing.T, lines <-chan string, prefix string, stderr *bytes
 
 func TestLocalUpMemberListAndDown(t *testing.T) {
 	g := NewWithT(t)
-	bin := buildFlotilla(t)
+	bin := testenv.BuildFlotilla(t)
 	dir := t.TempDir()
 	cmd, lines, stderr := localUp(t, bin, dir, "3")
 	waitForLine(t, lines, "fleet is ready", stderr)
@@ -152,7 +136,7 @@ func TestLocalUpMemberListAndDown(t *testing.T) {
 
 func TestLocalUpStopsOnSIGINT(t *testing.T) {
 	g := NewWithT(t)
-	bin := buildFlotilla(t)
+	bin := testenv.BuildFlotilla(t)
 	dir := t.TempDir()
 	cmd, lines, stderr := localUp(t, bin, dir, "1")
 	waitForLine(t, lines, "fleet is ready", stderr)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
 
 // childPID finds the child of the process parent whose command line holds every one of
@@ -41,7 +43,7 @@ func childPID(t *testing.T, parent int, words ...string) int {
 
 func TestLocalUpRestartsADeadAPIServer(t *testing.T) {
 	g := NewWithT(t)
-	bin := buildFlotilla(t)
+	bin := testenv.BuildFlotilla(t)
 	cmd, lines, stderr := localUp(t, bin, t.TempDir(), "0")
 	waitForLine(t, lines, "fleet is ready", stderr)
 	pid := childPID(t, cmd.Process.Pid, "kube-apiserver", "--etcd-prefix /hub")
@@ -55,7 +57,7 @@ func TestLocalUpRestartsADeadAPIServer(t *testing.T) {
 
 func TestLocalUpStopsTheFleetNamingTheChildThatDied(t *testing.T) {
 	g := NewWithT(t)
-	bin := buildFlotilla(t)
+	bin := testenv.BuildFlotilla(t)
 	cmd, lines, stderr := localUp(t, bin, t.TempDir(), "0", "--max-restarts", "0")
 	waitForLine(t, lines, "fleet is ready", stderr)
 	pid := childPID(t, cmd.Process.Pid, "etcd", "--client-cert-auth")

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -79,7 +80,7 @@ func (r *Renewer) NeedLeaderElection() bool { return false }
 
 // Start renews until ctx ends.
 func (r *Renewer) Start(ctx context.Context) error {
-	log := logr.FromContextOrDiscard(ctx).WithName("hub-credentials").WithValues("store", r.opts.Store.String())
+	log := ctrllog.FromContext(ctx).WithName("hub-credentials").WithValues("store", r.opts.Store.String())
 	for {
 		wait := r.step(ctx, log)
 		select {
