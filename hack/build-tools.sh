@@ -6,10 +6,11 @@
 #   hack/build-tools.sh [--print-dir] [NAME ...]
 #
 # NAME is one of: etcd kube-apiserver kube-controller-manager kube-scheduler
-# controller-gen kwok golangci-lint. With no NAME, the default set (etcd,
+# controller-gen kwok golangci-lint helm. With no NAME, the default set (etcd,
 # kube-apiserver, kube-controller-manager, controller-gen) is built. kwok (for
-# `flotilla local up --workloads`) and golangci-lint (for `make lint`) come from
-# modules of their own, hack/kwok and hack/lint, and are built only when named.
+# `flotilla local up --workloads`), golangci-lint (for `make lint`) and helm (for the
+# test of docs/install.md) come from modules of their own, hack/kwok, hack/lint and
+# hack/helm, and are built only when named.
 # golangci-lint is cached as golangci-lint-<version>, so a new pin builds anew.
 #
 # The cache folder is $FLOTILLA_TOOLS_DIR, or else
@@ -44,7 +45,8 @@ package_of() {
     controller-gen) echo sigs.k8s.io/controller-tools/cmd/controller-gen ;;
     kwok) echo sigs.k8s.io/kwok/cmd/kwok ;;
     golangci-lint) echo github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
-    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler, controller-gen, kwok or golangci-lint)" >&2; return 1 ;;
+    helm) echo helm.sh/helm/v4/cmd/helm ;;
+    *) echo "unknown tool: $1 (want etcd, kube-apiserver, kube-controller-manager, kube-scheduler, controller-gen, kwok, golangci-lint or helm)" >&2; return 1 ;;
   esac
 }
 
@@ -53,15 +55,18 @@ module_of() {
   case "$1" in
     kwok) echo "$here/kwok" ;;
     golangci-lint) echo "$here/lint" ;;
+    helm) echo "$here/helm" ;;
     *) echo "$here/tools" ;;
   esac
 }
 
 # file_of is the name of a tool's binary in the cache folder.
 lint_version=$(awk '$1=="require" && $2=="github.com/golangci/golangci-lint/v2"{print $3; exit}' "$here/lint/go.mod")
+helm_version=$(awk '$1=="require" && $2=="helm.sh/helm/v4"{print $3; exit}' "$here/helm/go.mod")
 file_of() {
   case "$1" in
     golangci-lint) echo "golangci-lint-$lint_version" ;;
+    helm) echo "helm-$helm_version" ;;
     *) echo "$1" ;;
   esac
 }

@@ -60,6 +60,7 @@ User verbs read the hub through --kubeconfig (or KUBECONFIG).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newHubCommand(),
+		newCRDsCommand(),
 		newAgentCommand(),
 		newLocalCommand(),
 		newMemberCommand(),

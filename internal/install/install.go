@@ -41,11 +41,31 @@ func Hub(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
-	crds, err := readManifests(config.CRDs)
-	if err != nil {
+	if err := crds(ctx, c); err != nil {
 		return err
 	}
 	policies, err := readManifests(config.Policies)
+	if err != nil {
+		return err
+	}
+	if err := apply(ctx, c, policies); err != nil {
+		return err
+	}
+	return waitAdmissionSynced(ctx, c)
+}
+
+// CRDs is the CRD half of Hub, for a hub installed with the flotilla-hub chart: Helm installs
+// a chart's CRDs but never upgrades them, so an upgrade applies them first with this.
+func CRDs(ctx context.Context, cfg *rest.Config) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	if err != nil {
+		return err
+	}
+	return crds(ctx, c)
+}
+
+func crds(ctx context.Context, c client.Client) error {
+	crds, err := readManifests(config.CRDs)
 	if err != nil {
 		return err
 	}
@@ -62,13 +82,7 @@ func Hub(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := Ensure(ctx, c, append(MCS(), profile)); err != nil {
-		return err
-	}
-	if err := apply(ctx, c, policies); err != nil {
-		return err
-	}
-	return waitAdmissionSynced(ctx, c)
+	return Ensure(ctx, c, append(MCS(), profile))
 }
 
 // waitAdmissionSynced waits until the admission policies whose parameters are overrides can
