@@ -175,12 +175,17 @@ func localUp(ctx context.Context, stdout, stderr io.Writer, opts fleetup.Options
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: hub and %s joined in %s\n\n", readyLine, plural(len(fleet.Members), "member"), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "%s: hub and %s joined in %s\n\n", readyLine, plural(fleet.JoinedMembers(), "member"), time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(stdout, "  export KUBECONFIG=%s\n", filepath.Join(dir, "hub.kubeconfig"))
 	fmt.Fprintf(stdout, "  kubectl get memberclusters --show-labels\n")
 	fmt.Fprintf(stdout, "  flotilla member list\n")
-	for _, m := range fleet.Members {
-		fmt.Fprintf(stdout, "  kubectl --kubeconfig %s get nodes   # %s\n", m.KubeconfigPath, m.Name)
+	for i, m := range fleet.Members {
+		if i < fleet.JoinedMembers() {
+			fmt.Fprintf(stdout, "  kubectl --kubeconfig %s get nodes   # %s\n", m.KubeconfigPath, m.Name)
+			continue
+		}
+		fmt.Fprintf(stdout, "  flotilla member join %s --hub-kubeconfig %s --member-kubeconfig %s   # spare\n",
+			m.Name, filepath.Join(dir, "hub.kubeconfig"), m.KubeconfigPath)
 	}
 	fmt.Fprintf(stdout, "\nlogs: %s\nstop: Ctrl-C, or flotilla local down --dir %s\n", filepath.Join(dir, "logs"), dir)
 	select {

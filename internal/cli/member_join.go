@@ -71,6 +71,10 @@ way is finished by running it again. The agent reaches the hub at the address of
 			if err := join.Join(cmd.Context(), opts); err != nil {
 				return err
 			}
+			if opts.Wait <= 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is set up to join; it joins once its agent runs ('flotilla member list' shows it)\n", opts.Name)
+				return nil
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s joined the fleet\n", opts.Name)
 			return nil
 		},

@@ -272,6 +272,9 @@ func (f *Fleet) Err() error {
 	return errors.Join(append([]error{f.Failure()}, f.errs...)...)
 }
 
+// JoinedMembers is how many of Members were joined at start; the rest are spare clusters.
+func (f *Fleet) JoinedMembers() int { return f.joined }
+
 // WaitJoined waits until every member's MemberCluster is Joined=True (the spare clusters
 // have none).
 func (f *Fleet) WaitJoined(ctx context.Context, timeout time.Duration) error {

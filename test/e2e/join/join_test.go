@@ -76,7 +76,7 @@ func TestJoinRenewPlaceUnjoin(t *testing.T) {
 	out := run(t, bin, "member", "join", name, "--hub-kubeconfig", hubCfg, "--member-kubeconfig", memberCfg,
 		"--token-lifetime", "10m", "--heartbeat-period", "1s", "--label", "env=e2e", "--wait", "0")
 	g.Expect(out).To(And(ContainSubstring("identity fleet-system/member-2-agent"), ContainSubstring("issued a token"),
-		ContainSubstring("agent chart flotilla-agent"), ContainSubstring("member-2 joined the fleet")))
+		ContainSubstring("agent chart flotilla-agent"), ContainSubstring("member-2 is set up to join")))
 	secret, err := memberCS.CoreV1().Secrets("flotilla-system").Get(ctx, "flotilla-agent-hub", metav1.GetOptions{})
 	g.Expect(err).NotTo(HaveOccurred())
 	issued := string(secret.Data["token"])
