@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
 
 	"github.com/flotilla-dev/flotilla/internal/join"
 	"github.com/flotilla-dev/flotilla/internal/memberjoin"
@@ -54,10 +55,7 @@ way is finished by running it again. The agent reaches the hub at the address of
 				return usageError{fmt.Errorf("--token-lifetime %s is too short: the API server issues tokens for 10m or longer", opts.TokenLifetime)}
 			}
 			var err error
-			if opts.Hub, err = loadConfig(hubKubeconfig, "hub"); err != nil {
-				return err
-			}
-			if opts.Member, err = loadConfig(memberKubeconfig, "member"); err != nil {
+			if opts.Hub, opts.Member, err = hubAndMemberConfigs(hubKubeconfig, memberKubeconfig); err != nil {
 				return err
 			}
 			if hubCAFile != "" {
@@ -122,10 +120,7 @@ to run again and finishes a run that stopped half way.`,
 				return usageError{errors.New("--member-kubeconfig is required: the kubeconfig of the member to take out")}
 			}
 			var err error
-			if opts.Hub, err = loadConfig(hubKubeconfig, "hub"); err != nil {
-				return err
-			}
-			if opts.Member, err = loadConfig(memberKubeconfig, "member"); err != nil {
+			if opts.Hub, opts.Member, err = hubAndMemberConfigs(hubKubeconfig, memberKubeconfig); err != nil {
 				return err
 			}
 			opts.MemberKubeconfig = memberKubeconfig
@@ -154,4 +149,17 @@ func checkMemberName(name string) error {
 		return usageError{fmt.Errorf("member name %q has %d characters: at most 50, so that its hub namespace fleet-member-<name> fits in 63", name, len(name))}
 	}
 	return nil
+}
+
+// hubAndMemberConfigs reads the hub's and the member's kubeconfigs.
+func hubAndMemberConfigs(hubKubeconfig, memberKubeconfig string) (*rest.Config, *rest.Config, error) {
+	hub, err := loadConfig(hubKubeconfig, "hub")
+	if err != nil {
+		return nil, nil, err
+	}
+	member, err := loadConfig(memberKubeconfig, "member")
+	if err != nil {
+		return nil, nil, err
+	}
+	return hub, member, nil
 }

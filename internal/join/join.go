@@ -66,11 +66,7 @@ type Options struct {
 // identity, a MemberCluster and a release that are already as asked are left alone, and
 // the agent's token is only replaced when the hub no longer accepts it or it is about to end.
 func Join(ctx context.Context, o Options) error {
-	say := func(format string, args ...any) {
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, format+"\n", args...)
-		}
-	}
+	say := progress{o.Progress}.say
 	hubCS, err := kubernetes.NewForConfig(o.Hub)
 	if err != nil {
 		return err

@@ -41,11 +41,7 @@ type UnjoinOptions struct {
 // member stays unless DeletePlacedResources. It is safe to run again, and resumes a run that
 // stopped half way.
 func Unjoin(ctx context.Context, o UnjoinOptions) error {
-	say := func(format string, args ...any) {
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, format+"\n", args...)
-		}
-	}
+	say := progress{o.Progress}.say
 	hub, err := client.New(o.Hub, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return err

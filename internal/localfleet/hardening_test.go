@@ -1,7 +1,6 @@
 package localfleet_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -192,24 +190,6 @@ func TestKillChildAndStartChildOnPurpose(t *testing.T) {
 	g.Expect(fleet.Failure()).To(Succeed())
 }
 
-// syncBuffer is a bytes.Buffer safe for the supervisor's writes and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A child that dies while nobody stopped it is restarted, as often as the policy allows;
 // once more and the fleet fails, naming the child. Its own fleet: the shared one must live.
 func TestADeadChildIsRestartedThenFailsTheFleet(t *testing.T) {
@@ -217,7 +197,7 @@ func TestADeadChildIsRestartedThenFailsTheFleet(t *testing.T) {
 	ctx := context.Background()
 	bins, err := testenv.Binaries()
 	g.Expect(err).NotTo(HaveOccurred())
-	log := &syncBuffer{}
+	log := &testenv.SyncBuffer{}
 	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	f, err := localfleet.Start(startCtx, localfleet.Options{

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/flotilla-dev/flotilla/internal/fleetup"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
 // FleetMain starts a whole local fleet (hub controllers, member agents, the local data plane)
@@ -68,4 +69,18 @@ func runFleet(m *testing.M, name string, opts fleetup.Options, fleet **fleetup.F
 		fmt.Fprintln(os.Stderr, "test fleet logs kept in", dir)
 	}
 	return code
+}
+
+// WorkloadFleetMain is FleetMain with the workload binaries (kube-scheduler and kwok, built
+// when missing) in opts, so that the members run pods.
+func WorkloadFleetMain(m *testing.M, name string, opts fleetup.Options, fleet **fleetup.Fleet, ready func(*fleetup.Fleet) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "workload binaries:", err)
+		os.Exit(1)
+	}
+	opts.Workloads = &workloads
+	FleetMain(m, name, opts, fleet, ready)
 }

@@ -1,11 +1,9 @@
 package faults
 
 import (
-	"bytes"
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +15,7 @@ import (
 // Deployment runs it.
 type hubProcess struct {
 	cmd *exec.Cmd
-	log *syncBuffer
+	log *testenv.SyncBuffer
 }
 
 // leads says whether the replica has taken the lease.
@@ -27,7 +25,7 @@ func (h *hubProcess) leads() bool {
 
 func startHubProcess(t *testing.T, bin string) *hubProcess {
 	t.Helper()
-	h := &hubProcess{log: &syncBuffer{}}
+	h := &hubProcess{log: &testenv.SyncBuffer{}}
 	h.cmd = exec.Command(bin, "hub", "--kubeconfig", fleet.Fleet.Hub.KubeconfigPath, "--leader-elect", "--skip-install",
 		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
@@ -103,22 +101,4 @@ func TestHubLeaderProcessDies(t *testing.T) {
 		},
 		healthy: memberNames(),
 	}.run(t)
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -6,9 +6,7 @@
 package install
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,14 +33,7 @@ import (
 var fleet *fleetup.Fleet
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "workload binaries:", err)
-		os.Exit(1)
-	}
-	testenv.FleetMain(m, "e2e-install", fleetup.Options{Members: 0, Spare: 3, Workloads: &workloads, HeartbeatSeconds: 1}, &fleet, nil)
+	testenv.WorkloadFleetMain(m, "e2e-install", fleetup.Options{Members: 0, Spare: 3, HeartbeatSeconds: 1}, &fleet, nil)
 }
 
 // shBlocks are the ```sh blocks of a Markdown file, in order.
@@ -135,7 +126,7 @@ type standIns struct {
 
 	mu      sync.Mutex
 	running map[string]*exec.Cmd
-	logs    map[string]*bytes.Buffer
+	logs    map[string]*testenv.SyncBuffer
 	starts  map[string]int
 }
 
@@ -146,7 +137,7 @@ func (s *standIns) started(name string) int {
 }
 
 func (s *standIns) run(ctx context.Context, hub *localfleet.Cluster, edges map[string]*localfleet.Cluster) {
-	s.running, s.logs, s.starts = map[string]*exec.Cmd{}, map[string]*bytes.Buffer{}, map[string]int{}
+	s.running, s.logs, s.starts = map[string]*exec.Cmd{}, map[string]*testenv.SyncBuffer{}, map[string]int{}
 	ticker := time.NewTicker(300 * time.Millisecond)
 	defer ticker.Stop()
 	for {
@@ -191,7 +182,7 @@ func (s *standIns) keep(ctx context.Context, name string, cluster *localfleet.Cl
 		if err != nil {
 			return // the chart's ServiceAccount is not there yet
 		}
-		log := &bytes.Buffer{}
+		log := &testenv.SyncBuffer{}
 		cmd := exec.Command(s.flotilla, args(kubeconfig)...)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {

@@ -5,12 +5,8 @@
 package join
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +22,6 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/fleetup"
-	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
@@ -36,14 +31,7 @@ var fleet *fleetup.Fleet
 // One joined member, and member-2 with nothing on it. --workloads makes the agent chart's
 // Deployment really become Available (kwok plays its pods).
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "workload binaries:", err)
-		os.Exit(1)
-	}
-	testenv.FleetMain(m, "e2e-join", fleetup.Options{Members: 1, Spare: 1, Workloads: &workloads, HeartbeatSeconds: 1}, &fleet, nil)
+	testenv.WorkloadFleetMain(m, "e2e-join", fleetup.Options{Members: 1, Spare: 1, HeartbeatSeconds: 1}, &fleet, nil)
 }
 
 // run runs the flotilla binary and returns its output; it fails the test on a non-zero exit.
@@ -95,7 +83,7 @@ func TestJoinRenewPlaceUnjoin(t *testing.T) {
 
 	// The agent, as its own process, with the credentials in the Secret and nothing else of
 	// the hub's. A token of 10 minutes is renewed after 12 seconds.
-	agentLog := &lockedBuffer{}
+	agentLog := &testenv.SyncBuffer{}
 	agent := exec.Command(bin, "agent", "--name", name, "--kubeconfig", memberCfg,
 		"--hub-credentials-secret", "flotilla-system/flotilla-agent-hub", "--hub-token-renew-fraction", "0.02",
 		"--health-probe-bind-address", "0")
@@ -167,22 +155,4 @@ func TestJoinRenewPlaceUnjoin(t *testing.T) {
 	// Unjoin again: nothing left to do, and no error.
 	out = run(t, bin, "member", "unjoin", name, "--hub-kubeconfig", hubCfg, "--member-kubeconfig", memberCfg, "--wait", "1m")
 	g.Expect(out).To(And(ContainSubstring("gone already"), ContainSubstring("no release")))
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

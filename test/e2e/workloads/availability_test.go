@@ -6,8 +6,6 @@ package workloads
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -23,7 +21,6 @@ import (
 	clusterv1beta1 "github.com/flotilla-dev/flotilla/api/cluster/v1beta1"
 	placementv1beta1 "github.com/flotilla-dev/flotilla/api/placement/v1beta1"
 	"github.com/flotilla-dev/flotilla/internal/fleetup"
-	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/scheme"
 	"github.com/flotilla-dev/flotilla/internal/testenv"
 )
@@ -31,14 +28,7 @@ import (
 var fleet *fleetup.Fleet
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	workloads, err := localfleet.FindWorkloadBinaries(ctx, true, os.Stderr)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "workload binaries:", err)
-		os.Exit(1)
-	}
-	testenv.FleetMain(m, "e2e-workloads", fleetup.Options{Members: 2, Workloads: &workloads, HeartbeatSeconds: 1}, &fleet, nil)
+	testenv.WorkloadFleetMain(m, "e2e-workloads", fleetup.Options{Members: 2, HeartbeatSeconds: 1}, &fleet, nil)
 }
 
 func deployment(ns, name string, replicas int32, cpu string) map[string]any {
