@@ -13,7 +13,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log"
 	"math/big"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +25,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -224,6 +229,34 @@ func TestImage(t *testing.T) {
 		}
 		if digest(t, laterImg) == desc.Digest {
 			t.Errorf("a build at another SOURCE_DATE_EPOCH has the same digest %s", desc.Digest)
+		}
+	})
+
+	// make image PUSH=...: the same run, pushing to a registry on loopback (go-containerregistry's
+	// own, in memory), and the pushed image reads back with the layout's digest.
+	t.Run("push", func(t *testing.T) {
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer srv.Close()
+		ref := strings.TrimPrefix(srv.URL, "http://") + "/team/flotilla:" + testVersion
+		pushed := c
+		pushed.Out, pushed.Tarball, pushed.Push = "", "", ref
+		var out bytes.Buffer
+		if err := run(context.Background(), pushed, &out); err != nil {
+			t.Fatalf("run with --push: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), "pushed "+ref+"@"+desc.Digest.String()) {
+			t.Errorf("run with --push said %q, want it to name %s@%s", out.String(), ref, desc.Digest)
+		}
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := remote.Image(r)
+		if err != nil {
+			t.Fatalf("pulling %s back: %v", ref, err)
+		}
+		if d := digest(t, got); d != desc.Digest {
+			t.Errorf("pushed image digest %s, layout %s", d, desc.Digest)
 		}
 	})
 
