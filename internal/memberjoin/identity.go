@@ -76,29 +76,49 @@ func EnsureIdentity(ctx context.Context, hub kubernetes.Interface, member string
 func RemoveIdentity(ctx context.Context, hub kubernetes.Interface, member string) error {
 	id := Identity(member)
 	role := RenewalRoleName(member)
-	ours := func(l map[string]string) bool {
-		return l[ManagedByLabel] == ManagedByValue && l[clusterv1beta1.MemberNameLabel] == member
+	type object struct {
+		kind, name string
+		labels     func() (map[string]string, error)
+		remove     func() error
 	}
-	if rb, err := hub.RbacV1().RoleBindings(id.Namespace).Get(ctx, role, metav1.GetOptions{}); err == nil && ours(rb.Labels) {
-		if err := hub.RbacV1().RoleBindings(id.Namespace).Delete(ctx, role, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting RoleBinding %s/%s: %w", id.Namespace, role, err)
-		}
-	} else if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading RoleBinding %s/%s: %w", id.Namespace, role, err)
+	none := metav1.DeleteOptions{}
+	objects := []object{
+		{"RoleBinding", role, func() (map[string]string, error) {
+			o, err := hub.RbacV1().RoleBindings(id.Namespace).Get(ctx, role, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return o.Labels, nil
+		}, func() error { return hub.RbacV1().RoleBindings(id.Namespace).Delete(ctx, role, none) }},
+		{"Role", role, func() (map[string]string, error) {
+			o, err := hub.RbacV1().Roles(id.Namespace).Get(ctx, role, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return o.Labels, nil
+		}, func() error { return hub.RbacV1().Roles(id.Namespace).Delete(ctx, role, none) }},
+		{"ServiceAccount", id.Name, func() (map[string]string, error) {
+			o, err := hub.CoreV1().ServiceAccounts(id.Namespace).Get(ctx, id.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return o.Labels, nil
+		}, func() error { return hub.CoreV1().ServiceAccounts(id.Namespace).Delete(ctx, id.Name, none) }},
 	}
-	if r, err := hub.RbacV1().Roles(id.Namespace).Get(ctx, role, metav1.GetOptions{}); err == nil && ours(r.Labels) {
-		if err := hub.RbacV1().Roles(id.Namespace).Delete(ctx, role, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting Role %s/%s: %w", id.Namespace, role, err)
+	for _, o := range objects {
+		l, err := o.labels()
+		if apierrors.IsNotFound(err) {
+			continue
 		}
-	} else if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading Role %s/%s: %w", id.Namespace, role, err)
-	}
-	if sa, err := hub.CoreV1().ServiceAccounts(id.Namespace).Get(ctx, id.Name, metav1.GetOptions{}); err == nil && ours(sa.Labels) {
-		if err := hub.CoreV1().ServiceAccounts(id.Namespace).Delete(ctx, id.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting ServiceAccount %s/%s: %w", id.Namespace, id.Name, err)
+		if err != nil {
+			return fmt.Errorf("reading %s %s/%s: %w", o.kind, id.Namespace, o.name, err)
 		}
-	} else if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading ServiceAccount %s/%s: %w", id.Namespace, id.Name, err)
+		if l[ManagedByLabel] != ManagedByValue || l[clusterv1beta1.MemberNameLabel] != member {
+			continue // not made by joining
+		}
+		if err := o.remove(); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting %s %s/%s: %w", o.kind, id.Namespace, o.name, err)
+		}
 	}
 	return nil
 }

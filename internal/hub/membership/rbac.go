@@ -38,7 +38,7 @@ func identityProblem(s rbacv1.Subject) string {
 		if !strings.HasPrefix(s.Name, "system:") {
 			return ""
 		}
-		if parts := strings.Split(s.Name, ":"); len(parts) == 4 && parts[1] == "serviceaccount" && parts[2] != "" && parts[3] != "" {
+		if _, ok := serviceAccountOf(s); ok {
 			return ""
 		}
 		return fmt.Sprintf("spec.identity: the user %q is one of the API server's own system: identities; "+

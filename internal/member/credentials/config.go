@@ -14,17 +14,14 @@ import (
 // the token in. Every request sends the store's current token, so a renewal takes effect at
 // once.
 func HubConfigFromSecret(ctx context.Context, member kubernetes.Interface, namespace, name string) (*rest.Config, *SecretStore, error) {
-	data, err := secretData(ctx, member, namespace, name)
+	store := &SecretStore{Member: member, Namespace: namespace, Name: name}
+	data, err := store.load(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	server := string(data[SecretServerKey])
 	if server == "" {
 		return nil, nil, fmt.Errorf("the hub credentials Secret %s/%s has no %q key (the hub's https address): run `flotilla member join` again", namespace, name, SecretServerKey)
-	}
-	store := &SecretStore{Member: member, Namespace: namespace, Name: name}
-	if _, err := store.Load(ctx); err != nil {
-		return nil, nil, err
 	}
 	cfg := &rest.Config{
 		Host:            server,

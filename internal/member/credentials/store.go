@@ -86,16 +86,26 @@ type SecretStore struct {
 
 // Load reads the Secret and makes its token the one the hub client sends.
 func (s *SecretStore) Load(ctx context.Context) (string, error) {
+	data, err := s.load(ctx)
+	if err != nil {
+		return "", err
+	}
+	return string(data[SecretTokenKey]), nil
+}
+
+// load reads the whole Secret (the hub address and CA too), and takes its token.
+func (s *SecretStore) load(ctx context.Context) (map[string][]byte, error) {
 	secret, err := s.Member.CoreV1().Secrets(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("reading the hub credentials Secret %s/%s on the member: %w", s.Namespace, s.Name, err)
+		return nil, fmt.Errorf("reading the hub credentials Secret %s/%s on the member: %w", s.Namespace, s.Name, err)
 	}
 	token := strings.TrimSpace(string(secret.Data[SecretTokenKey]))
 	if token == "" {
-		return "", fmt.Errorf("the hub credentials Secret %s/%s has no %q key: run `flotilla member join` again to issue one", s.Namespace, s.Name, SecretTokenKey)
+		return nil, fmt.Errorf("the hub credentials Secret %s/%s has no %q key: run `flotilla member join` again to issue one", s.Namespace, s.Name, SecretTokenKey)
 	}
 	s.set(token)
-	return token, nil
+	secret.Data[SecretTokenKey] = []byte(token)
+	return secret.Data, nil
 }
 
 // Save writes the token into the Secret, then sends it from now on.
@@ -130,13 +140,4 @@ func (s *SecretStore) Token() string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.current
-}
-
-// secretData reads the whole Secret, for the hub address and CA as well as the token.
-func secretData(ctx context.Context, member kubernetes.Interface, namespace, name string) (map[string][]byte, error) {
-	secret, err := member.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("reading the hub credentials Secret %s/%s on the member: %w", namespace, name, err)
-	}
-	return secret.Data, nil
 }
